@@ -1,0 +1,506 @@
+"""Load and check the knowledge files that content editors maintain.
+
+Every problem is reported at once as ``file:line: field: what is wrong, and how to fix it``.
+A tree with errors is never half-loaded: :func:`load` raises :class:`KnowledgeError` with the
+whole list, and callers keep serving the last good :class:`Knowledge`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+
+ROOT = Path(__file__).resolve().parents[1]
+NATIONS = ("england", "scotland", "wales", "northern_ireland")
+NATION_NAMES = {
+    "england": "England",
+    "scotland": "Scotland",
+    "wales": "Wales",
+    "northern_ireland": "Northern Ireland",
+}
+# file (relative to the knowledge folder) -> schema file name in knowledge/schemas/
+FILES: dict[str, str] = {
+    "helplines.yml": "helplines.schema.json",
+    "topics.yml": "topics.schema.json",
+    "assessment.yml": "assessment.schema.json",
+    "ended_schemes.yml": "ended_schemes.schema.json",
+    "postcode_areas.yml": "postcode_areas.schema.json",
+    "wording.yml": "wording.schema.json",
+}
+WARN_DAYS = 30
+PLACEHOLDER = re.compile(r"\{(phone|name|hours|text|url):([a-z0-9_]+)\}")
+UK_PHONE = re.compile(r"^(0\d{2,4}( ?\d{2,4}){1,3}|1\d{2}( \d{3})?|999|111|\d{5})$")
+_FIELD = re.compile(r"\{([a-z_]+)\}")
+REQUIRED_WORDING = (
+    "greet", "greet_again", "ask_role", "role_patient", "role_carer", "role_professional", "role_help",
+    "ask_what_matters", "back_to_form", "checkin_offer", "checkin_offer_carer", "checkin_yes", "checkin_not_now",
+    "checkin_start", "score_question", "score_skip", "score_help", "score_range", "summary_intro",
+    "summary_what_matters", "summary_concern", "summary_calm", "summary_skipped", "summary_top_question",
+    "summary_top_button", "summary_nothing", "person_offer", "person_closed", "nation_thanks",
+    "nation_cross_border", "menu", "menu_checkin", "talk_to_person", "start_again_button", "not_sure",
+    "something_else", "rephrase", "fallback_sorry", "stop", "stopped", "start_again", "go_back", "go_back_first",
+    "go_back_nothing", "delete_done", "goodbye", "welcome", "no_problem", "nothing_to_skip",
+    "something_went_wrong",
+)
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+def knowledge_dir() -> Path:
+    """The knowledge folder: $SIGNPOST_KNOWLEDGE_DIR, else knowledge/ in the repository."""
+    return Path(os.environ.get("SIGNPOST_KNOWLEDGE_DIR", ROOT / "knowledge")).resolve()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a knowledge file."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+    severity: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        tag = "" if self.severity == "error" else "warning: "
+        return f"{self.file}:{self.line}: {tag}{self.field}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """The knowledge tree has errors; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def fill_placeholders(text: str, helplines: Mapping[str, Mapping[str, Any]]) -> str:
+    """Replace {phone:id}, {name:id}, {hours:id}, {text:id}, {url:id} with helpline facts."""
+    from signposting.hours import describe_hours
+
+    def replace(match: Any) -> str:
+        kind, helpline = match.group(1), helplines[match.group(2)]
+        if kind == "phone":
+            return helpline.get("phone") or helpline.get("text") or helpline.get("url") or helpline["name"]
+        if kind == "hours":
+            return describe_hours(helpline)
+        if kind == "text":
+            return helpline.get("text") or helpline.get("phone") or ""
+        if kind == "url":
+            return helpline.get("url") or ""
+        return helpline["name"]
+
+    return PLACEHOLDER.sub(replace, text)
+
+
+# --------------------------------------------------------------------------- YAML with lines
+class _Lines:
+    """Maps a path inside a YAML document (keys and list indexes) to its line number."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple, int] = {}
+
+    def walk(self, node: yaml.Node, path: tuple = ()) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.lines[path + (key.value,)] = key.start_mark.line + 1
+                self.walk(value, path + (key.value,))
+                self.lines[path + (key.value,)] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.walk(item, path + (index,))
+
+    def line(self, path: Iterable) -> int:
+        path = tuple(path)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+
+def read_yaml(path: Path, rel: str) -> tuple[Any, _Lines, list[Problem]]:
+    """Parse one YAML file, keeping line numbers. Dates are returned as ISO strings."""
+    lines = _Lines()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, lines, [Problem(rel, 1, "(file)", f"cannot be read ({exc.strerror}); check the file exists")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=_StringDateLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        what = getattr(exc, "problem", None) or str(exc)
+        return None, lines, [Problem(rel, line, "(yaml)", f"not valid YAML: {what}; check indentation and quotes")]
+    if node is not None:
+        lines.walk(node)
+    return data, lines, []
+
+
+class _StringDateLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as the strings the editor wrote."""
+
+
+_StringDateLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+# --------------------------------------------------------------------------- model
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the bot says that an editor can change, validated."""
+
+    helplines: dict[str, dict]
+    topics: dict[str, dict]          # by intent
+    assessment: dict
+    ended_schemes: dict[str, dict]
+    postcode_areas: dict[str, dict]  # by area letters, upper case
+    wording: dict[str, str]
+    warnings: tuple[Problem, ...] = field(default=())
+    loaded_from: str = ""
+
+    def helpline(self, helpline_id: str) -> dict:
+        return self.helplines[helpline_id]
+
+    def topic(self, intent: str) -> dict | None:
+        return self.topics.get(intent)
+
+    def say(self, key: str, **values: object) -> str:
+        """A message from wording.yml with {fields} filled in, then helpline placeholders."""
+        text = _FIELD.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0),
+                          self.wording[key])
+        return fill_placeholders(text, self.helplines)
+
+    def domains(self, role: str | None = None) -> list[dict]:
+        """Assessment domains in order, with the carer-only ones only for carers."""
+        return [d for d in self.assessment["domains"] if not d.get("carer_only") or role == "carer"]
+
+
+# --------------------------------------------------------------------------- checks
+def _schema(knowledge: Path, name: str) -> dict:
+    return json.loads((knowledge / "schemas" / name).read_text(encoding="utf-8"))
+
+
+def _path_str(path: Iterable) -> str:
+    parts = []
+    for part in path:
+        parts.append(f"[{part}]" if isinstance(part, int) else (("." if parts else "") + str(part)))
+    return "".join(parts) or "(top)"
+
+
+def _schema_problems(data: Any, schema: dict, rel: str, lines: _Lines) -> list[Problem]:
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - allowed):
+                where = path + [key]
+                problems.append(Problem(rel, lines.line(where), _path_str(where),
+                                        f"unknown field '{key}'; check the spelling (allowed: {', '.join(sorted(allowed))})"))
+            continue
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else "?"
+            problems.append(Problem(rel, lines.line(path), _path_str(path + [missing]),
+                                    f"{error.message}; add it"))
+            continue
+        if error.validator == "enum":
+            hint = f"use one of {error.validator_value}"
+        elif error.validator in ("format", "pattern"):
+            hint = "check the format (dates are YYYY-MM-DD in quotes, links start with https://)"
+        else:
+            hint = "see the schema in knowledge/schemas/"
+        problems.append(Problem(rel, lines.line(path), _path_str(path), f"{error.message}; {hint}"))
+    return problems
+
+
+def _walk_items(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, dict]]:
+    """Every mapping in the document, with its path."""
+    if isinstance(data, dict):
+        yield path, data
+        for key, value in data.items():
+            yield from _walk_items(value, path + (key,))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _walk_items(value, path + (index,))
+
+
+def _parse_date(value: Any) -> date | None:
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+def _provenance_problems(data: Any, rel: str, lines: _Lines, today: date) -> list[Problem]:
+    """Dates in order, review not overdue (error) or due soon (warning)."""
+    problems = []
+    for path, item in _walk_items(data):
+        if "review_by" not in item:
+            continue
+        review_by, checked = _parse_date(item.get("review_by")), _parse_date(item.get("checked"))
+        where = lines.line(path + ("review_by",))
+        label = item.get("id") or item.get("name") or _path_str(path)
+        if review_by is None:
+            continue  # the schema reports the bad format
+        if checked and review_by <= checked:
+            problems.append(Problem(rel, where, _path_str(path + ("review_by",)),
+                                    f"review_by {review_by} is not after checked {checked}; set a later review date"))
+        if review_by < today:
+            problems.append(Problem(rel, where, _path_str(path + ("review_by",)),
+                                    f"review of '{label}' was due on {review_by}; check the facts against the source, "
+                                    "then update checked and review_by"))
+        elif (review_by - today).days <= WARN_DAYS:
+            problems.append(Problem(rel, where, _path_str(path + ("review_by",)),
+                                    f"review of '{label}' is due on {review_by}", "warning"))
+        if checked and checked > today:
+            problems.append(Problem(rel, lines.line(path + ("checked",)), _path_str(path + ("checked",)),
+                                    f"checked date {checked} is in the future; use the date you checked the source"))
+    return problems
+
+
+def _duplicate_ids(items: list, rel: str, lines: _Lines, list_path: tuple, key: str = "id") -> list[Problem]:
+    seen: dict[str, int] = {}
+    problems = []
+    for index, item in enumerate(items or []):
+        if not isinstance(item, dict) or key not in item:
+            continue
+        value = str(item[key])
+        line = lines.line(list_path + (index, key))
+        if value in seen:
+            problems.append(Problem(rel, line, _path_str(list_path + (index, key)),
+                                    f"duplicate {key} '{value}' (first used on line {seen[value]}); give each entry its own {key}"))
+        else:
+            seen[value] = line
+    return problems
+
+
+def _helpline_problems(data: dict, rel: str, lines: _Lines) -> list[Problem]:
+    problems = []
+    for index, item in enumerate(data.get("helplines") or []):
+        if not isinstance(item, dict):
+            continue
+        base = ("helplines", index)
+        phone = item.get("phone")
+        if phone is not None and not UK_PHONE.match(str(phone)):
+            problems.append(Problem(rel, lines.line(base + ("phone",)), _path_str(base + ("phone",)),
+                                    f"'{phone}' is not a UK phone number; write digits with spaces, e.g. \"0808 808 00 00\""))
+        for h, hours in enumerate(item.get("hours") or []):
+            for key in ("opens", "closes"):
+                value = str(hours.get(key, ""))
+                if not HHMM.match(value):
+                    problems.append(Problem(rel, lines.line(base + ("hours", h, key)), _path_str(base + ("hours", h, key)),
+                                            f"'{value}' is not a time; use 24-hour HH:MM in quotes, e.g. \"08:00\""))
+            if HHMM.match(str(hours.get("opens", ""))) and HHMM.match(str(hours.get("closes", ""))):
+                if str(hours["closes"]) <= str(hours["opens"]):
+                    problems.append(Problem(rel, lines.line(base + ("hours", h)), _path_str(base + ("hours", h)),
+                                            f"closes {hours['closes']} is not after opens {hours['opens']}; check the times"))
+        if (item.get("phone") or item.get("text")) and not item.get("open_24_7") and not item.get("hours"):
+            problems.append(Problem(rel, lines.line(base), _path_str(base),
+                                    "a phone or text line with no opening hours; add hours or set open_24_7: true"))
+    return problems
+
+
+def _reference_problems(docs: Mapping[str, tuple[Any, _Lines]], helpline_ids: set[str]) -> list[Problem]:
+    """Placeholders and helpline references must name helplines that exist."""
+    problems = []
+    for rel, (data, lines) in docs.items():
+        if rel == "helplines.yml" or data is None:
+            continue
+        for path, item in _walk_items(data):
+            for key, value in item.items():
+                where = path + (key,)
+                if key in ("helpline", "offer_person_helpline") and isinstance(value, str) and value not in helpline_ids:
+                    problems.append(Problem(rel, lines.line(where), _path_str(where),
+                                            f"unknown helpline '{value}'; use an id from helplines.yml"))
+                if key == "helplines" and isinstance(value, list):
+                    for i, ref in enumerate(value):
+                        if ref not in helpline_ids:
+                            problems.append(Problem(rel, lines.line(where + (i,)), _path_str(where + (i,)),
+                                                    f"unknown helpline '{ref}'; use an id from helplines.yml"))
+                texts = value.values() if isinstance(value, dict) else [value]
+                for text in texts:
+                    if not isinstance(text, str):
+                        continue
+                    for _kind, ref in PLACEHOLDER.findall(text):
+                        if ref not in helpline_ids:
+                            problems.append(Problem(rel, lines.line(where), _path_str(where),
+                                                    f"placeholder names unknown helpline '{ref}'; use an id from helplines.yml"))
+    return problems
+
+
+def _topic_problems(data: dict, rel: str, lines: _Lines) -> list[Problem]:
+    problems = []
+    for index, topic in enumerate(data.get("topics") or []):
+        if not isinstance(topic, dict):
+            continue
+        answer = topic.get("answer") or {}
+        base = ("topics", index, "answer")
+        if topic.get("nation_specific"):
+            for nation in NATIONS:
+                if nation not in answer:
+                    problems.append(Problem(rel, lines.line(base), _path_str(base + (nation,)),
+                                            f"nation-specific topic '{topic.get('id')}' has no answer for {NATION_NAMES[nation]}; add one"))
+    problems += _duplicate_ids(data.get("topics"), rel, lines, ("topics",), "intent")
+    return problems
+
+
+def check(folder: Path | None = None, today: date | None = None) -> tuple[list[Problem], Knowledge | None]:
+    """Check the whole tree. Returns (problems incl. warnings, Knowledge or None if any error)."""
+    folder = folder or knowledge_dir()
+    today = today or date.today()
+    problems: list[Problem] = []
+    docs: dict[str, tuple[Any, _Lines]] = {}
+    for rel, schema_name in FILES.items():
+        data, lines, read_problems = read_yaml(folder / rel, rel)
+        problems += read_problems
+        if data is None:
+            docs[rel] = (None, lines)
+            if not read_problems:
+                problems.append(Problem(rel, 1, "(file)", "the file is empty; restore its content"))
+            continue
+        docs[rel] = (data, lines)
+        try:
+            schema = _schema(folder, schema_name)
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(f"schemas/{schema_name}", 1, "(schema)", f"cannot be read: {exc}"))
+            continue
+        problems += _schema_problems(data, schema, rel, lines)
+        problems += _provenance_problems(data, rel, lines, today)
+    helplines, hl_lines = docs.get("helplines.yml", (None, _Lines()))
+    helpline_ids: set[str] = set()
+    if isinstance(helplines, dict):
+        items = helplines.get("helplines") or []
+        helpline_ids = {h["id"] for h in items if isinstance(h, dict) and "id" in h}
+        problems += _duplicate_ids(items, "helplines.yml", hl_lines, ("helplines",))
+        problems += _helpline_problems(helplines, "helplines.yml", hl_lines)
+    topics, t_lines = docs.get("topics.yml", (None, _Lines()))
+    if isinstance(topics, dict):
+        problems += _duplicate_ids(topics.get("topics"), "topics.yml", t_lines, ("topics",))
+        problems += _topic_problems(topics, "topics.yml", t_lines)
+    assessment, a_lines = docs.get("assessment.yml", (None, _Lines()))
+    if isinstance(assessment, dict):
+        problems += _duplicate_ids(assessment.get("domains"), "assessment.yml", a_lines, ("domains",))
+    ended, e_lines = docs.get("ended_schemes.yml", (None, _Lines()))
+    if isinstance(ended, dict):
+        problems += _duplicate_ids(ended.get("ended_schemes"), "ended_schemes.yml", e_lines, ("ended_schemes",))
+    areas, p_lines = docs.get("postcode_areas.yml", (None, _Lines()))
+    if isinstance(areas, dict):
+        problems += _duplicate_ids(areas.get("areas"), "postcode_areas.yml", p_lines, ("areas",), "area")
+    wording, w_lines = docs.get("wording.yml", (None, _Lines()))
+    if isinstance(wording, dict):
+        for key in REQUIRED_WORDING:
+            if key not in (wording.get("messages") or {}):
+                problems.append(Problem("wording.yml", w_lines.line(("messages",)), f"messages.{key}",
+                                        "missing; Signpost needs this message, add it"))
+    problems += _reference_problems(docs, helpline_ids)
+    problems += _safety_problems(folder)
+    problems.sort(key=lambda p: (p.file, p.line, p.field))
+    if any(p.severity == "error" for p in problems):
+        return problems, None
+    knowledge = Knowledge(
+        helplines={h["id"]: h for h in helplines["helplines"]},
+        topics={t["intent"]: t for t in topics["topics"]},
+        assessment=assessment,
+        ended_schemes={e["id"]: e for e in ended["ended_schemes"]},
+        postcode_areas={a["area"].upper(): a for a in areas["areas"]},
+        wording=dict(wording["messages"]),
+        warnings=tuple(p for p in problems if p.severity == "warning"),
+        loaded_from=str(folder),
+    )
+    return problems, knowledge
+
+
+def _safety_problems(folder: Path) -> list[Problem]:
+    """The crisis screen's phrase lists and numbers are knowledge too: check they load."""
+    problems: list[Problem] = []
+    try:
+        from signposting import safety
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return problems
+    for rel, loader in (("safety/patterns.yml", _load_patterns), ("safety/crisis.yml", _load_crisis)):
+        path = folder / rel
+        if not path.exists():
+            problems.append(Problem(rel, 1, "(file)", "missing; the crisis screen needs it"))
+            continue
+        try:
+            loader(safety, path)
+        except Exception as exc:  # the safety module raises ValueError naming the field
+            problems.append(Problem(rel, 1, "(content)", f"{exc}"))
+    return problems
+
+
+def _load_patterns(safety: Any, path: Path) -> None:
+    safety.load_screen(path)
+
+
+def _load_crisis(safety: Any, path: Path) -> None:
+    for nation in (None, *NATIONS):
+        for kind in safety.CrisisKind:
+            safety.crisis_reply(kind, nation, path)
+
+
+def load(folder: Path | None = None, today: date | None = None) -> Knowledge:
+    """Load the tree or raise KnowledgeError listing every error."""
+    problems, knowledge = check(folder, today)
+    if knowledge is None:
+        raise KnowledgeError([p for p in problems if p.severity == "error"])
+    return knowledge
+
+
+# --------------------------------------------------------------------------- cached access
+def _fingerprint(folder: Path) -> tuple:
+    """Modification times of every knowledge file: cheap to compute on every turn."""
+    return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()))
+
+
+class KnowledgeStore:
+    """Serves the last good Knowledge and reloads it when a file changes.
+
+    A reload that fails validation keeps the previous content and records why.
+    """
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder or knowledge_dir()
+        self._knowledge: Knowledge | None = None
+        self._fingerprint: tuple = ()
+        self.last_error: KnowledgeError | None = None
+
+    def get(self) -> Knowledge:
+        current = _fingerprint(self.folder)
+        if self._knowledge is None or current != self._fingerprint:
+            try:
+                self._knowledge = load(self.folder)
+                self.last_error = None
+            except KnowledgeError as exc:
+                self.last_error = exc
+                if self._knowledge is None:
+                    raise
+                import logging
+
+                logging.getLogger(__name__).error(
+                    "Knowledge reload failed; still serving the previous content:\n%s", exc
+                )
+            self._fingerprint = current
+        return self._knowledge
+
+
+@lru_cache(maxsize=None)
+def store(folder: str | None = None) -> KnowledgeStore:
+    """One KnowledgeStore per folder per process."""
+    return KnowledgeStore(Path(folder) if folder else None)
+
+
+def current() -> Knowledge:
+    """The knowledge the bot serves now (reloaded when files change)."""
+    return store(str(knowledge_dir())).get()

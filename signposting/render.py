@@ -1,0 +1,147 @@
+"""Turn knowledge into the words and buttons the bot sends.
+
+A reply is a list of :class:`Message` (text plus optional buttons), independent of the channel;
+channels decide how to show buttons (web buttons, numbered SMS options, Telegram keyboards).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from signposting import hours
+from signposting.assessment import Summary, next_steps
+from signposting.knowledge import NATION_NAMES, NATIONS, Knowledge, fill_placeholders
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    buttons: list[Button] = field(default_factory=list)
+
+
+def intent_payload(intent: str, **entities: Any) -> str:
+    """'/intent' or '/intent{"entity":"value"}': a button that bypasses language understanding."""
+    return f"/{intent}" + (json.dumps(entities, separators=(",", ":")) if entities else "")
+
+
+def fill(text: str, knowledge: Knowledge) -> str:
+    """Replace {phone:id}, {name:id}, {hours:id}, {text:id}, {url:id} with helpline facts."""
+    return fill_placeholders(text, knowledge.helplines)
+
+
+def helpline_line(helpline: Mapping[str, Any], now: datetime | None = None, nation: str | None = None) -> str:
+    """'Macmillan Support Line: 0808 808 00 00 (8am to 8pm, 7 days a week; open now until 8pm)'."""
+    now = now or datetime.now(hours.UK)
+    contact = " or ".join(x for x in (helpline.get("phone"), helpline.get("text")) if x) or helpline.get("url", "")
+    if helpline.get("open_24_7"):
+        return f"{helpline['name']}: {contact} (24 hours, every day)"
+    if not helpline.get("hours"):
+        return f"{helpline['name']}: {contact}"
+    state = hours.open_state(helpline, now, nation)
+    return f"{helpline['name']}: {contact} ({hours.describe_hours(helpline)}; {state.describe(now)})"
+
+
+def _serves(helpline: Mapping[str, Any], nation: str | None) -> bool:
+    """A helpline is shown to someone in a nation it covers; to everyone if the nation is unknown."""
+    return nation not in NATIONS or nation in helpline.get("nations", NATIONS)
+
+
+def nation_buttons() -> list[Button]:
+    return [Button(NATION_NAMES[n], intent_payload("inform", nation=n)) for n in NATIONS]
+
+
+def topic_answer(
+    knowledge: Knowledge, intent: str, nation: str | None = None, now: datetime | None = None,
+    ask_nation: bool = True,
+) -> list[Message]:
+    """The answer to a question intent, in the nation's version when it differs.
+
+    While the nation is unknown, a nation-specific answer gives the general version (which ends by
+    asking where the person lives) with a button per nation, unless ``ask_nation`` is false (in the
+    middle of the check-in, where the next answer belongs to the check-in's question).
+    """
+    topic = knowledge.topic(intent)
+    if topic is None:
+        return []
+    answer = topic["answer"]
+    text = answer.get(nation) if nation in NATIONS else None
+    messages = [Message(fill(text or answer["default"], knowledge))]
+    lines = [helpline_line(knowledge.helplines[h], now, nation)
+             for h in topic.get("helplines", []) if _serves(knowledge.helplines[h], nation)]
+    if lines:
+        messages.append(Message("\n".join(lines)))
+    if topic.get("nation_specific") and nation not in NATIONS and ask_nation:
+        messages[-1] = Message(messages[-1].text, nation_buttons())
+    return messages
+
+
+def offer_person(knowledge: Knowledge, now: datetime | None = None, nation: str | None = None) -> Message:
+    """A person to talk to, with the hours and whether they are open now."""
+    now = now or datetime.now(hours.UK)
+    helpline = knowledge.helplines[knowledge.assessment["offer_person_helpline"]]
+    text = knowledge.say("person_offer", list=helpline_line(helpline, now, nation))
+    if not hours.open_state(helpline, now, nation).open_now:
+        text += " " + knowledge.say("person_closed")
+    return Message(text)
+
+
+def summary_messages(summary: Summary, knowledge: Knowledge, now: datetime | None = None,
+                     nation: str | None = None) -> list[Message]:
+    """The check-in summary: ranked concerns with next steps, then what to do next."""
+    say = knowledge.say
+    intro = say("summary_intro")
+    if summary.what_matters:
+        intro += "\n" + say("summary_what_matters", words=summary.what_matters.strip())
+    messages = [Message(intro)]
+    position = 0
+    for concern in summary.ranked:
+        if not concern.score:
+            continue
+        position += 1
+        steps = "\n".join(f"- {fill(step['text'], knowledge)}" for step in next_steps(concern.domain, summary.role))
+        heading = say("summary_concern", position=position, label=concern.domain["label"], score=concern.score)
+        messages.append(Message(f"{heading}\n{steps}"))
+    tail = []
+    calm = [c.domain["label"] for c in summary.ranked if not c.score]
+    if calm:
+        tail.append(say("summary_calm", list=", ".join(calm)))
+    if summary.skipped:
+        tail.append(say("summary_skipped", list=", ".join(d["label"] for d in summary.skipped)))
+    if tail:
+        messages.append(Message(" ".join(tail)))
+    if summary.offer_person:
+        messages.append(offer_person(knowledge, now, nation))
+    buttons = []
+    if summary.top is not None:
+        label = summary.top.domain["label"]
+        buttons.append(Button(say("summary_top_button", label=label.lower()), intent_payload(summary.top.domain["topic_intent"])))
+        question = say("summary_top_question", label=label.lower())
+    else:
+        question = say("summary_nothing")
+    buttons.append(Button(say("talk_to_person"), intent_payload("request_human")))
+    buttons.append(Button(say("start_again_button"), intent_payload("start_again")))
+    messages.append(Message(question, buttons))
+    return messages
+
+
+def menu(knowledge: Knowledge, text: str) -> Message:
+    """What Signpost can help with, as buttons."""
+    buttons = [Button(knowledge.say("menu_checkin"), intent_payload("start_assessment"))]
+    for intent in ("ask_financial_support", "ask_benefits_check", "ask_emotional_support", "ask_carer_support",
+                   "ask_work_support", "ask_practical_support"):
+        topic = knowledge.topic(intent)
+        if topic:
+            buttons.append(Button(topic["title"], intent_payload(intent)))
+    buttons.append(Button(knowledge.say("talk_to_person"), intent_payload("request_human")))
+    return Message(text, buttons)
