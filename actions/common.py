@@ -1,0 +1,54 @@
+"""Helpers shared by the actions: knowledge access, sending messages, reading the tracker."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from signposting import knowledge as kb
+from signposting.places import normalise_nation
+from signposting.render import Message
+
+logger = logging.getLogger(__name__)
+
+TOPIC_INTENTS = (
+    "ask_emotional_support", "ask_practical_support", "ask_financial_support", "ask_benefits_check",
+    "ask_carer_support", "ask_work_support", "ask_prescription_costs", "ask_travel_parking",
+    "ask_end_of_life_support", "find_local_service", "medical_question", "ask_help", "bot_challenge",
+    "out_of_scope",
+)
+SCORE_SLOTS = ("score_emotional", "score_practical", "score_financial", "score_work", "score_carer_wellbeing")
+QUESTION_CONFIDENCE = 0.8  # mid-form, answer a question only when this sure it is one
+
+
+def knowledge() -> kb.Knowledge:
+    """The current knowledge (reloaded when an editor changes a file)."""
+    return kb.current()
+
+
+def send(dispatcher: CollectingDispatcher, messages: Iterable[Message]) -> None:
+    for message in messages:
+        dispatcher.utter_message(text=message.text, buttons=[b.as_dict() for b in message.buttons] or None)
+
+
+def nation(tracker: Tracker) -> str | None:
+    return normalise_nation(tracker.get_slot("nation"))
+
+
+def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+def entity(tracker: Tracker, name: str) -> Any:
+    """The value of the latest message's first entity of this type, if any."""
+    for item in tracker.latest_message.get("entities") or []:
+        if item.get("entity") == name:
+            return item.get("value")
+    return None
+
+
+def is_payload(text: Any) -> bool:
+    return isinstance(text, str) and text.startswith("/")
