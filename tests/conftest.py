@@ -1,0 +1,54 @@
+"""Shared fixtures. Unit tests need neither Rasa nor a network."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from signposting import knowledge as kb  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> kb.Knowledge:
+    return kb.load()
+
+
+@pytest.fixture()
+def knowledge_copy(tmp_path: Path) -> Path:
+    """A writable copy of the knowledge tree, for tests that break it on purpose."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", target)
+    return target
+
+
+MODEL = ROOT / "models" / "signpost.tar.gz"
+
+
+def rasa_env() -> dict[str, str]:
+    return dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model, trained first only if config.yml, bot/ or data/ changed."""
+    import subprocess
+
+    result = subprocess.run([sys.executable, "scripts/train_if_stale.py"], cwd=ROOT, env=rasa_env())
+    assert result.returncode == 0, "training failed"
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def agent(trained_model: Path):
+    """The trained Agent, loaded once per test session."""
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(trained_model))

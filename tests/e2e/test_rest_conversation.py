@@ -1,0 +1,118 @@
+"""End to end: `scripts/run.py` starts the real servers on 127.0.0.1; a whole conversation over REST."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.e2e, pytest.mark.model]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def signpost(tmp_path_factory, trained_model):
+    rasa_port, actions_port = free_port(), free_port()
+    env = dict(os.environ, SIGNPOST_RASA_PORT=str(rasa_port), SIGNPOST_ACTIONS_PORT=str(actions_port),
+               SIGNPOST_TRACKER_DB=str(tmp_path_factory.mktemp("e2e") / "tracker.db"), PYTHONUNBUFFERED="1")
+    log = (tmp_path_factory.mktemp("logs") / "run.log").open("w+")
+    process = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline:
+        log.flush()
+        if "Signpost is running" in Path(log.name).read_text():
+            break
+        if process.poll() is not None:
+            pytest.fail("run.py exited early:\n" + Path(log.name).read_text()[-5000:])
+        time.sleep(1)
+    else:
+        process.kill()
+        pytest.fail("Signpost did not start in time:\n" + Path(log.name).read_text()[-5000:])
+    yield {"base": f"http://127.0.0.1:{rasa_port}", "process": process, "log": log, "actions_port": actions_port}
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def say(base: str, sender: str, message: str) -> list[dict]:
+    reply = httpx.post(f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def text_of(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_a_carer_holds_a_whole_conversation(signpost, knowledge):
+    base, me = signpost["base"], "e2e-carer"
+    opening = say(base, me, "/greet")
+    assert knowledge.say("greet")[:40] in text_of(opening)
+    assert [b["payload"] for b in opening[-1]["buttons"]] == [
+        '/inform{"role":"patient"}', '/inform{"role":"carer"}', '/inform{"role":"professional"}']
+    assert text_of(say(base, me, "I look after my husband, he has lung cancer")) == knowledge.say("ask_what_matters")
+    offer = say(base, me, "Money mostly. I've had to stop work to look after him")
+    assert "5 quick questions" in text_of(offer)
+    first = say(base, me, "/start_assessment")
+    assert "(1 of 5)" in text_of(first)
+    assert "(2 of 5)" in text_of(say(base, me, "about a 6"))
+    digression = text_of(say(base, me, "what benefits could I get?"))
+    assert knowledge.say("back_to_form") in digression and "(2 of 5)" in digression
+    assert "(3 of 5)" in text_of(say(base, me, "really bad"))
+    assert "(4 of 5)" in text_of(say(base, me, "9"))
+    assert "(5 of 5)" in text_of(say(base, me, "skip"))
+    summary = text_of(say(base, me, "8"))
+    assert summary.index("Money: 9 out of 10") < summary.index("8 out of 10") < summary.index("6 out of 10")
+    assert '"Money mostly. I\'ve had to stop work to look after him"' in summary
+    assert "Skipped: Work." in summary
+    assert knowledge.helplines["macmillan_support_line"]["phone"] in summary  # a 9 offers a person
+    top = text_of(say(base, me, "yes please"))
+    assert knowledge.topics["ask_financial_support"]["answer"]["default"][:40] in top
+
+
+def test_crisis_comes_first_and_the_form_carries_on(signpost, knowledge):
+    base, me = signpost["base"], "e2e-crisis"
+    assert knowledge.say("ask_role") in text_of(say(base, me, "/start_assessment"))
+    replies = text_of(say(base, me, "I cant go on anymore, I want to end my life"))
+    assert "116 123" in replies and "999" in replies
+    # the crisis answer first, then the question the form was asking, again
+    assert replies.index("116 123") < replies.index(knowledge.say("ask_role"))
+    assert knowledge.say("ask_what_matters") in text_of(say(base, me, "/inform{\"role\":\"patient\"}"))
+
+
+def test_not_sure_offers_three_topics_and_a_person(signpost, knowledge):
+    replies = say(signpost["base"], "e2e-unsure", "blorp wibble zzz")
+    assert knowledge.say("not_sure") in text_of(replies)
+    payloads = [b["payload"] for r in replies for b in r.get("buttons", [])]
+    assert len(payloads) == 5 and payloads[-2:] == ["/request_human", "/deny"]
+
+
+def test_web_chat_page_and_bad_requests(signpost):
+    base = signpost["base"]
+    page = httpx.get(f"{base}/webhooks/webchat/", timeout=10)
+    assert page.status_code == 200 and "Signpost" in page.text and "role=\"log\"" in page.text
+    assert httpx.post(f"{base}/webhooks/webchat/webhook", content=b"{not json", timeout=10).status_code == 400
+    empty = httpx.post(f"{base}/webhooks/webchat/webhook", json={"sender": "x", "message": "  "}, timeout=10)
+    assert empty.status_code == 400
+    ok = httpx.post(f"{base}/webhooks/webchat/webhook", json={"sender": "web-1", "message": "hello"}, timeout=60)
+    assert ok.status_code == 200 and ok.json()
+
+
+def test_ctrl_c_stops_everything_cleanly(signpost):
+    process = signpost["process"]
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{signpost['base']}/status", timeout=2)

@@ -1,0 +1,117 @@
+"""The editors' safety net: every problem reported at once, as file:line: field: message."""
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from signposting import knowledge as kb
+from signposting.cli import app
+
+
+def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text()
+    assert old in text, f"test setup: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count))
+
+
+def _messages(folder: Path, today: date | None = None) -> list[str]:
+    problems, _ = kb.check(folder, today)
+    return [str(p) for p in problems if p.severity == "error"]
+
+
+def test_the_shipped_knowledge_is_valid_and_in_date():
+    problems, knowledge = kb.check()
+    assert knowledge is not None, "\n".join(map(str, problems))
+    assert not [p for p in problems if p.severity == "error"]
+
+
+def test_bad_yaml_names_file_and_line(knowledge_copy):
+    path = knowledge_copy / "topics.yml"
+    lines = path.read_text().splitlines()
+    lines.insert(40, "  - id: [unclosed")
+    path.write_text("\n".join(lines))
+    errors = _messages(knowledge_copy)
+    assert any(e.startswith("topics.yml:") and "not valid YAML" in e for e in errors), errors
+
+
+def test_a_misspelt_field_is_reported_with_its_line(knowledge_copy):
+    path = knowledge_copy / "helplines.yml"
+    _edit(path, "    description:", "    descripton:")
+    line = next(i for i, l in enumerate(path.read_text().splitlines(), 1) if "descripton" in l)
+    errors = _messages(knowledge_copy)
+    assert any(e.startswith(f"helplines.yml:{line}: ") and "descripton" in e for e in errors), errors
+
+
+def test_every_problem_is_reported_at_once(knowledge_copy):
+    _edit(knowledge_copy / "helplines.yml", 'phone: "0808 808 00 00"', 'phone: "call us"')
+    _edit(knowledge_copy / "helplines.yml", 'opens: "08:00"', 'opens: "8am"')
+    _edit(knowledge_copy / "topics.yml", "{phone:macmillan_support_line}", "{phone:no_such_line}")
+    errors = _messages(knowledge_copy)
+    assert any("is not a UK phone number" in e for e in errors)
+    assert any("'8am' is not a time" in e for e in errors)
+    assert any("unknown helpline 'no_such_line'" in e for e in errors)
+
+
+def test_overdue_review_fails_and_review_soon_warns(knowledge_copy):
+    data = yaml.safe_load((knowledge_copy / "topics.yml").read_text())
+    review_by = min(str(t["review_by"]) for t in data["topics"])
+    due = date.fromisoformat(review_by)
+    errors = _messages(knowledge_copy, today=date(due.year, due.month, due.day).replace(year=due.year + 1))
+    assert any("review of" in e and "was due on" in e for e in errors)
+    problems, knowledge = kb.check(knowledge_copy, today=date.fromordinal(due.toordinal() - 10))
+    assert knowledge is not None
+    assert any(p.severity == "warning" and "is due on" in p.message for p in problems)
+
+
+def test_missing_source_is_an_error(knowledge_copy):
+    path = knowledge_copy / "topics.yml"
+    text = path.read_text()
+    start = text.index("    source:")
+    end = text.index("\n", start)
+    path.write_text(text[:start] + text[end + 1:])
+    assert any("'source' is a required property" in e for e in _messages(knowledge_copy))
+
+
+def test_duplicate_ids_name_the_first_line(knowledge_copy):
+    path = knowledge_copy / "helplines.yml"
+    _edit(path, "id: marie_curie_support_line", "id: macmillan_support_line")
+    assert any("duplicate id 'macmillan_support_line' (first used on line" in e for e in _messages(knowledge_copy))
+
+
+def test_nation_specific_topics_need_all_four_nations(knowledge_copy):
+    path = knowledge_copy / "topics.yml"
+    data = yaml.safe_load(path.read_text())
+    topic = next(t for t in data["topics"] if t["nation_specific"])
+    del topic["answer"]["wales"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert any("has no answer for Wales" in e for e in _messages(knowledge_copy))
+
+
+def test_a_failed_reload_keeps_serving_the_last_good_content(knowledge_copy):
+    store = kb.KnowledgeStore(knowledge_copy)
+    good = store.get()
+    _edit(knowledge_copy / "wording.yml", "goodbye: Take care.", "goodbye: [broken")
+    assert store.get() is good
+    assert store.last_error is not None
+    _edit(knowledge_copy / "wording.yml", "goodbye: [broken", "goodbye: Bye for now.")
+    assert store.get().say("goodbye").startswith("Bye for now.")
+    assert store.last_error is None
+
+
+def test_cli_check_exits_1_and_lists_problems(knowledge_copy):
+    runner = CliRunner()
+    ok = runner.invoke(app, ["knowledge", "check", "--folder", str(knowledge_copy)])
+    assert ok.exit_code == 0 and "Knowledge OK" in ok.stdout
+    _edit(knowledge_copy / "helplines.yml", 'phone: "116 123"', 'phone: "116-123!"')
+    bad = runner.invoke(app, ["knowledge", "check", "--folder", str(knowledge_copy)])
+    assert bad.exit_code == 1
+    assert "helplines.yml:" in bad.stderr and "is not a UK phone number" in bad.stderr
+
+
+def test_cli_preview_shows_the_answer_for_a_nation():
+    runner = CliRunner()
+    result = runner.invoke(app, ["knowledge", "preview", "prescription_costs", "--nation", "wales"])
+    assert result.exit_code == 0, result.stderr
+    assert "Wales" in result.stdout or "free" in result.stdout.lower()
