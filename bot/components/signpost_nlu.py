@@ -9,8 +9,9 @@
 3. Places: a UK postcode whose area exists (knowledge/postcode_areas.yml) gives a `postcode`
    entity, and a nation named anywhere gives a `nation` entity with its canonical value.
 4. Nothing recognisable: a typed message in which not one word was ever seen in training
-   ("blorp wibble zzz") becomes `nlu_fallback`, so the bot says it is not sure instead of
-   guessing. The classifier's ranking is kept, so the closest topics can still be offered.
+   ("blorp wibble zzz") becomes `nlu_fallback` unless the character n-grams make the classifier
+   sure anyway ("prescripton"), so the bot says it is not sure instead of guessing. The
+   classifier's ranking is kept, so the closest topics can still be offered.
 
 Listed last in config.yml's pipeline. Not trainable: editors change behaviour through knowledge/.
 """
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 EXTRACTOR = "SignpostRules"
 WORD_FEATURIZER = "word_counts"  # the alias of the word-level CountVectorsFeaturizer in config.yml
 FALLBACK_INTENT = "nlu_fallback"
+SURE_DESPITE_UNKNOWN_WORDS = 0.6  # a typo the character n-grams recognise this well is not a guess
 _NATION_ONLY = re.compile(
     r"^(?:(?:i'?m|i am|we'?re|we are|i live|we live|living|based|it'?s|in|from|my nation is|nation is)\s+)*"
     r"(?:in\s+)?(?P<nation>[a-z .]+?)\s*[.!]?$"
@@ -85,7 +87,10 @@ class SignpostRules(GraphComponent):
     @staticmethod
     def _no_known_words(message: Message, text: str) -> bool:
         """True when the word featurizer found none of the message's words in its training vocabulary."""
-        if text.startswith("/") or (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == FALLBACK_INTENT:
+        intent = message.get(INTENT) or {}
+        if text.startswith("/") or intent.get(INTENT_NAME_KEY) == FALLBACK_INTENT:
+            return False
+        if (intent.get("confidence") or 0.0) >= SURE_DESPITE_UNKNOWN_WORDS:
             return False
         _, sentence = message.get_sparse_features(TEXT, [WORD_FEATURIZER])
         return sentence is not None and sentence.features.nnz == 0

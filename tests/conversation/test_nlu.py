@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 
+from actions.fallback import NOT_OFFERED
 from bench.nlu_eval import evaluate_async
 from tests.conftest import ROOT
 
@@ -52,3 +53,21 @@ def test_score_and_postcode_entities(agent):
     assert {"entity": "score", "value": "6"}.items() <= score["entities"][0].items()
     postcode = asyncio.run(agent.parse_message("my postcode is CF10 1AA"))
     assert any(e["entity"] == "postcode" for e in postcode["entities"])
+
+
+@pytest.mark.parametrize("text", ["blorp wibble zzz", "Gardening", "qwertyuiop asdf"])
+def test_a_message_with_no_word_it_knows_is_not_guessed(agent, text):
+    parsed = asyncio.run(agent.parse_message(text))
+    assert parsed["intent"]["name"] == "nlu_fallback"
+    assert len(parsed["intent_ranking"]) > 1  # the closest topics can still be offered
+
+
+def test_a_typo_of_a_known_topic_is_offered_first_when_unsure(agent):
+    parsed = asyncio.run(agent.parse_message("benifts?"))
+    assert parsed["intent"]["name"] == "nlu_fallback"
+    offered = [r["name"] for r in parsed["intent_ranking"] if r["name"] not in NOT_OFFERED]
+    assert offered[0] == "ask_benefits_check"
+
+
+def test_a_typo_the_classifier_is_sure_of_is_answered(agent):
+    assert asyncio.run(agent.parse_message("prescripton"))["intent"]["name"] == "ask_prescription_costs"
