@@ -61,6 +61,7 @@ eval: train ## Evaluate intents on the held-out file: macro-F1 and confusions
 bench: train ## Benchmarks: training, model size, start-up, turn latency
 	$(PY) bench/train_bench.py
 	$(PY) bench/latency_bench.py
+	$(PY) bench/safety_bench.py
 
 clean: ## Remove trained models and caches (keeps the venv)
 	rm -rf models .rasa results .pytest_cache

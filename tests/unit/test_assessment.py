@@ -20,6 +20,10 @@ from signposting import assessment
         ("really bad", 8, True),
         ("a bit", 3, True),
         ("not too bad", 3, True),
+        ("not bad", 3, True),
+        ("terrible", 8, True),
+        ("pretty awful tbh", 8, True),
+        ("not great", 5, True),
         ("I'd say 7 because money is so tight", 7, False),
     ],
 )
@@ -43,6 +47,12 @@ def test_numbers_outside_the_scale_are_refused(knowledge):
 def test_distress_is_noticed_even_with_a_score(knowledge):
     answer = assessment.parse_score("9, honestly I can't cope", knowledge.assessment)
     assert answer.score == 9 and answer.distress
+
+
+@pytest.mark.parametrize("text", ["cant cope", "i'm not coping", "I can't cope"])
+def test_distress_is_noticed_with_or_without_an_apostrophe(knowledge, text):
+    answer = assessment.parse_score(text, knowledge.assessment)
+    assert answer.distress and answer.score == 10
 
 
 def test_distress_words_alone_count_as_a_high_score(knowledge):
