@@ -106,10 +106,14 @@ def main() -> int:
     actions_cmd, rasa_cmd = commands(cfg)
     processes: list[subprocess.Popen] = []
 
+    stopping: list[int] = []
+
     def on_signal(signum: int, frame: object) -> None:
+        stopping.append(signum)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         print(f"Starting the action server on 127.0.0.1:{cfg['actions_port']}...", flush=True)
         processes.append(subprocess.Popen(actions_cmd, cwd=ROOT, env=env))
@@ -133,6 +137,9 @@ def main() -> int:
         )
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
+        time.sleep(1)  # Ctrl-C reaches the whole process group: a child may stop before we hear of it
+        if stopping:
+            raise KeyboardInterrupt
         print("A Signpost process stopped unexpectedly; stopping the rest.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -48,30 +48,118 @@ def knowledge_check(folder: Optional[Path], today: Optional[str]) -> None:
     click.echo(
         f"Knowledge OK: {len(knowledge.helplines)} helplines, {len(knowledge.topics)} topics, "
         f"{len(knowledge.assessment['domains'])} assessment domains, {len(knowledge.ended_schemes)} ended schemes, "
-        f"{len(knowledge.postcode_areas)} postcode areas; {len(warnings)} warning(s)."
+        f"{len(knowledge.postcode_areas)} postcode areas, {len(knowledge.categories)} service categories, "
+        f"{len(knowledge.services)} services from {len(knowledge.organisations)} organisations; "
+        f"{len(warnings)} warning(s)."
     )
 
 
-@knowledge_app.command("preview")
-@click.argument("topic")
-@click.option("--nation", type=click.Choice(list(kb.NATIONS)), default=None, help="Show this nation's version.")
-def knowledge_preview(topic: str, nation: Optional[str]) -> None:
-    """Show the answer to a topic as the bot would send it."""
+def _load_or_exit(folder: Optional[Path] = None) -> kb.Knowledge:
     try:
-        knowledge = kb.load()
+        return kb.load(folder)
     except kb.KnowledgeError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(1)
-    intent = topic if topic in knowledge.topics else next(
-        (t["intent"] for t in knowledge.topics.values() if t["id"] == topic), None)
-    if intent is None:
-        click.echo(f"No topic '{topic}'. Known: {', '.join(sorted(t['id'] for t in knowledge.topics.values()))}", err=True)
+
+
+@knowledge_app.command("preview")
+@click.argument("item_id", metavar="ID")
+@click.option("--nation", type=click.Choice(list(kb.NATIONS)), default=None, help="Show this nation's version.")
+@click.option("--channel", type=click.Choice(list(render.CHANNELS)), default="web", show_default=True,
+              help="Show it as this channel would.")
+def knowledge_preview(item_id: str, nation: Optional[str], channel: str) -> None:
+    """Show a topic's answer (topic id or intent) or a service (service id) as the bot would send it."""
+    knowledge = _load_or_exit()
+    intent = item_id if item_id in knowledge.topics else next(
+        (t["intent"] for t in knowledge.topics.values() if t["id"] == item_id), None)
+    if intent is not None:
+        messages = render.topic_answer(knowledge, intent, nation)
+    elif item_id in knowledge.services:
+        messages = [render.service_preview(knowledge.services[item_id], nation)]
+    else:
+        topics = ", ".join(sorted(t["id"] for t in knowledge.topics.values()))
+        click.echo(f"No topic or service '{item_id}'. Topics: {topics}. Services: see knowledge/services/.", err=True)
         raise SystemExit(2)
-    for message in render.topic_answer(knowledge, intent, nation):
-        click.echo(message.text)
-        for number, button in enumerate(message.buttons, 1):
-            click.echo(f"  {number}. {button.title}")
-        click.echo("")
+    click.echo(render.as_channel_text(messages, channel))
+
+
+@app.group("directory", help="The directory of services: import and export Open Referral UK, search, sync.")
+def directory_app() -> None:
+    pass
+
+
+@directory_app.command("import")
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--into", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The services file to write, e.g. knowledge/services/local-lambeth.yml.")
+@click.option("--source", required=True, help="Where the feed came from (an https:// address).")
+@click.option("--nation", "nations", multiple=True, type=click.Choice(list(kb.NATIONS)),
+              help="The nation(s) the feed's services are in, when the feed does not say.")
+@click.option("--owner", default="content-team", show_default=True, help="Who keeps these entries right.")
+def directory_import(feed: Path, target: Path, source: str, nations: tuple[str, ...], owner: str) -> None:
+    """Read an Open Referral UK (HSDS 3.0) JSON feed into a services file: valid records kept, bad ones listed."""
+    from signposting import oruk
+
+    knowledge = _load_or_exit()
+    result = oruk.import_services(oruk.read_feed(str(feed)), knowledge.categories, source=source,
+                                  today=date.today(), owner=owner, default_nations=list(nations) or None)
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if result.services:
+        oruk.write_yaml(result, target, header=f"Imported from {source} ({feed.name}) on {date.today()}.")
+    click.echo(f"{len(result.services)} service(s) and {len(result.organisations)} organisation(s) written to {target}; "
+               f"{len(result.problems)} problem(s).")
+    problems, _ = kb.check()
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in errors:
+        click.echo(str(problem), err=True)
+    if errors or not result.services:
+        raise SystemExit(1)
+
+
+@directory_app.command("export")
+@click.option("--out", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The ORUK JSON file to write.")
+def directory_export(target: Path) -> None:
+    """Write every service as Open Referral UK (HSDS 3.0 UK profile) JSON, validated against the schema."""
+    import json
+
+    from signposting import oruk
+
+    knowledge = _load_or_exit()
+    records = oruk.export_services(list(knowledge.services.values()), knowledge.organisations, knowledge.categories)
+    target.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"{len(records)} service(s) written to {target}.")
+
+
+@directory_app.command("search")
+@click.argument("words", required=False, default="")
+@click.option("--need", "intent", default=None, help="A question intent, e.g. ask_carer_support.")
+@click.option("--postcode", default=None, help="A postcode or its first half, e.g. G12.")
+@click.option("--nation", type=click.Choice(list(kb.NATIONS)), default=None)
+@click.option("--who", type=click.Choice(["patient", "carer", "professional"]), default=None)
+@click.option("--open-now", is_flag=True, help="Only services open now.")
+@click.option("--limit", default=3, show_default=True)
+def directory_search(words: str, intent: Optional[str], postcode: Optional[str], nation: Optional[str],
+                     who: Optional[str], open_now: bool, limit: int) -> None:
+    """Search the directory as the bot would, and say why each service matched."""
+    from signposting import directory, finder, places
+
+    knowledge = _load_or_exit()
+    place = places.find_postcode(postcode or "", knowledge)
+    if postcode and place is None:
+        click.echo(f"Unknown postcode '{postcode}': its first letters are not a UK postcode area.", err=True)
+        raise SystemExit(2)
+    live = directory.Live().get(knowledge)
+    query = finder.query_for(knowledge, finder.Ask(intent, words or None), role=who,
+                             nation=nation or (place.nation if place else None), area=place.area if place else None,
+                             limit=limit)
+    result = live.search(directory.Query(**{**query.__dict__, "open_now": open_now}), knowledge.categories)
+    if not result.matches:
+        click.echo("No services found.")
+        raise SystemExit(3)
+    click.echo(f"{result.total} found" + (f"; understood: {', '.join(result.understood)}" if result.understood else ""))
+    click.echo(render.as_channel_text(render.services_message(result, knowledge), "web"))
 
 
 @app.command("chat")

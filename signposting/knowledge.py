@@ -28,6 +28,7 @@ NATION_NAMES = {
 }
 # file (relative to the knowledge folder) -> schema file name in knowledge/schemas/
 FILES: dict[str, str] = {
+    "categories.yml": "categories.schema.json",
     "helplines.yml": "helplines.schema.json",
     "topics.yml": "topics.schema.json",
     "assessment.yml": "assessment.schema.json",
@@ -35,6 +36,7 @@ FILES: dict[str, str] = {
     "postcode_areas.yml": "postcode_areas.schema.json",
     "wording.yml": "wording.schema.json",
 }
+SERVICES_DIR = "services"  # every *.yml in it is a services file (services.schema.json)
 WARN_DAYS = 30
 PLACEHOLDER = re.compile(r"\{(phone|name|hours|text|url):([a-z0-9_]+)\}")
 UK_PHONE = re.compile(r"^(0\d{2,4}( ?\d{2,4}){1,3}|1\d{2}( \d{3})?|999|111|\d{5})$")
@@ -48,7 +50,8 @@ REQUIRED_WORDING = (
     "nation_cross_border", "menu", "menu_checkin", "talk_to_person", "start_again_button", "not_sure",
     "something_else", "rephrase", "fallback_sorry", "stop", "stopped", "start_again", "go_back", "go_back_first",
     "go_back_nothing", "delete_done", "goodbye", "welcome", "no_problem", "nothing_to_skip",
-    "something_went_wrong",
+    "something_went_wrong", "services_intro", "services_more_intro", "services_more_button", "services_none",
+    "services_no_more", "services_ask_postcode", "services_unknown_postcode",
 )
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -133,7 +136,7 @@ def read_yaml(path: Path, rel: str) -> tuple[Any, _Lines, list[Problem]]:
     except OSError as exc:
         return None, lines, [Problem(rel, 1, "(file)", f"cannot be read ({exc.strerror}); check the file exists")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_NODE_LOADER)
         data = yaml.load(text, Loader=_StringDateLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -145,7 +148,10 @@ def read_yaml(path: Path, rel: str) -> tuple[Any, _Lines, list[Problem]]:
     return data, lines, []
 
 
-class _StringDateLoader(yaml.SafeLoader):
+_NODE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: several times faster
+
+
+class _StringDateLoader(_NODE_LOADER):  # type: ignore[misc, valid-type]
     """SafeLoader that keeps dates as the strings the editor wrote."""
 
 
@@ -165,6 +171,9 @@ class Knowledge:
     ended_schemes: dict[str, dict]
     postcode_areas: dict[str, dict]  # by area letters, upper case
     wording: dict[str, str]
+    categories: dict[str, dict] = field(default_factory=dict)     # by id, in file order
+    organisations: dict[str, dict] = field(default_factory=dict)  # by id
+    services: dict[str, dict] = field(default_factory=dict)       # by id; each has "_file" and "_line"
     warnings: tuple[Problem, ...] = field(default=())
     loaded_from: str = ""
 
@@ -179,6 +188,10 @@ class Knowledge:
         text = _FIELD.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0),
                           self.wording[key])
         return fill_placeholders(text, self.helplines)
+
+    def active_services(self) -> list[dict]:
+        """Services that may be shown: status active (retired and closed ones are kept, never shown)."""
+        return [service for service in self.services.values() if service.get("status") == "active"]
 
     def domains(self, role: str | None = None) -> list[dict]:
         """Assessment domains in order, with the carer-only ones only for carers."""
@@ -285,16 +298,26 @@ def _duplicate_ids(items: list, rel: str, lines: _Lines, list_path: tuple, key: 
     return problems
 
 
-def _helpline_problems(data: dict, rel: str, lines: _Lines) -> list[Problem]:
+def _uk_phone(phone: str) -> bool:
+    """UK shape, and a full number: 10 or 11 digits when it starts with 0 (and the old 8-digit 0800 lines)."""
+    if not UK_PHONE.match(phone):
+        return False
+    digits = re.sub(r"\D", "", phone)
+    return not digits.startswith("0") or len(digits) in (10, 11) or (len(digits) == 8 and digits.startswith("0800"))
+
+
+def _helpline_problems(data: dict, rel: str, lines: _Lines, list_key: str = "helplines") -> list[Problem]:
+    """Phone numbers and opening hours of helplines (or services) that people will be told about."""
     problems = []
-    for index, item in enumerate(data.get("helplines") or []):
+    for index, item in enumerate(data.get(list_key) or []):
         if not isinstance(item, dict):
             continue
-        base = ("helplines", index)
+        base = (list_key, index)
         phone = item.get("phone")
-        if phone is not None and not UK_PHONE.match(str(phone)):
+        if phone is not None and not _uk_phone(str(phone)):
             problems.append(Problem(rel, lines.line(base + ("phone",)), _path_str(base + ("phone",)),
-                                    f"'{phone}' is not a UK phone number; write digits with spaces, e.g. \"0808 808 00 00\""))
+                                    f"'{phone}' is not a UK phone number; write all 10 or 11 digits with spaces, "
+                                    "e.g. \"0808 808 00 00\""))
         for h, hours in enumerate(item.get("hours") or []):
             for key in ("opens", "closes"):
                 value = str(hours.get(key, ""))
@@ -305,9 +328,11 @@ def _helpline_problems(data: dict, rel: str, lines: _Lines) -> list[Problem]:
                 if str(hours["closes"]) <= str(hours["opens"]):
                     problems.append(Problem(rel, lines.line(base + ("hours", h)), _path_str(base + ("hours", h)),
                                             f"closes {hours['closes']} is not after opens {hours['opens']}; check the times"))
-        if (item.get("phone") or item.get("text")) and not item.get("open_24_7") and not item.get("hours"):
+        if (item.get("phone") or item.get("text")) and not item.get("open_24_7") and not item.get("hours") \
+                and not item.get("hours_note"):
             problems.append(Problem(rel, lines.line(base), _path_str(base),
-                                    "a phone or text line with no opening hours; add hours or set open_24_7: true"))
+                                    "a phone or text line with no opening hours; add hours, set open_24_7: true, "
+                                    "or say when to call in hours_note"))
     return problems
 
 
@@ -404,6 +429,12 @@ def check(folder: Path | None = None, today: date | None = None) -> tuple[list[P
                 problems.append(Problem("wording.yml", w_lines.line(("messages",)), f"messages.{key}",
                                         "missing; Signpost needs this message, add it"))
     problems += _reference_problems(docs, helpline_ids)
+    categories, c_lines = docs.get("categories.yml", (None, _Lines()))
+    if isinstance(categories, dict):
+        problems += _duplicate_ids(categories.get("categories"), "categories.yml", c_lines, ("categories",))
+        problems += _category_problems(categories, c_lines, assessment, topics)
+    directory = _check_services(folder, today, categories, areas)
+    problems += directory.problems
     problems += _safety_problems(folder)
     problems.sort(key=lambda p: (p.file, p.line, p.field))
     if any(p.severity == "error" for p in problems):
@@ -415,10 +446,102 @@ def check(folder: Path | None = None, today: date | None = None) -> tuple[list[P
         ended_schemes={e["id"]: e for e in ended["ended_schemes"]},
         postcode_areas={a["area"].upper(): a for a in areas["areas"]},
         wording=dict(wording["messages"]),
+        categories={c["id"]: c for c in categories["categories"]},
+        organisations=directory.organisations,
+        services=directory.services,
         warnings=tuple(p for p in problems if p.severity == "warning"),
         loaded_from=str(folder),
     )
     return problems, knowledge
+
+
+def _category_problems(data: dict, lines: _Lines, assessment: Any, topics: Any) -> list[Problem]:
+    """Categories point at assessment domains and question intents that exist."""
+    domain_ids = {d.get("id") for d in (assessment or {}).get("domains") or [] if isinstance(d, dict)}
+    intents = {t.get("intent") for t in (topics or {}).get("topics") or [] if isinstance(t, dict)}
+    problems = []
+    for index, category in enumerate(data.get("categories") or []):
+        if not isinstance(category, dict):
+            continue
+        for key, known, where_from in (("domains", domain_ids, "assessment.yml domains"),
+                                       ("intents", intents, "topics.yml intents")):
+            for i, ref in enumerate(category.get(key) or []):
+                if known and ref not in known:
+                    path = ("categories", index, key, i)
+                    problems.append(Problem("categories.yml", lines.line(path), _path_str(path),
+                                            f"unknown {key[:-1]} '{ref}'; use one of the {where_from}"))
+    return problems
+
+
+@dataclass
+class _Directory:
+    organisations: dict[str, dict] = field(default_factory=dict)
+    services: dict[str, dict] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _check_services(folder: Path, today: date, categories: Any, areas: Any) -> _Directory:
+    """Every services/*.yml file: schema, dates, contacts, and references across files."""
+    result = _Directory()
+    try:
+        schema = _schema(folder, "services.schema.json")
+    except (OSError, ValueError) as exc:
+        result.problems.append(Problem("schemas/services.schema.json", 1, "(schema)", f"cannot be read: {exc}"))
+        return result
+    category_ids = {c.get("id") for c in (categories or {}).get("categories") or [] if isinstance(c, dict)}
+    area_codes = {str(a.get("area")).upper() for a in (areas or {}).get("areas") or [] if isinstance(a, dict)}
+    seen: dict[tuple[str, str], str] = {}  # (kind, id) -> "file:line"
+    references: list[tuple[str, _Lines, tuple, dict]] = []
+    for path in sorted((folder / SERVICES_DIR).glob("*.yml")):
+        rel = f"{SERVICES_DIR}/{path.name}"
+        data, lines, read_problems = read_yaml(path, rel)
+        result.problems += read_problems
+        if not isinstance(data, dict):
+            continue
+        result.problems += _schema_problems(data, schema, rel, lines)
+        result.problems += _provenance_problems(data, rel, lines, today)
+        result.problems += _helpline_problems(data, rel, lines, "services")
+        for kind in ("organisations", "services"):
+            for index, item in enumerate(data.get(kind) or []):
+                if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                    continue
+                where = (kind, index)
+                first = seen.setdefault((kind, item["id"]), f"{rel}:{lines.line(where)}")
+                if first != f"{rel}:{lines.line(where)}":
+                    result.problems.append(Problem(rel, lines.line(where + ("id",)), _path_str(where + ("id",)),
+                                                   f"duplicate id '{item['id']}' (first used at {first}); give each entry its own id"))
+                    continue
+                target = result.organisations if kind == "organisations" else result.services
+                target[item["id"]] = {**item, "_file": rel, "_line": lines.line(where)}
+                if kind == "services":
+                    references.append((rel, lines, where, item))
+    for rel, lines, where, item in references:
+        result.problems += _service_reference_problems(rel, lines, where, item, set(result.organisations),
+                                                       category_ids, area_codes)
+    return result
+
+
+def _service_reference_problems(rel: str, lines: _Lines, where: tuple, service: dict, organisations: set[str],
+                                category_ids: set[str], area_codes: set[str]) -> list[Problem]:
+    """A service's organisation, categories and postcode areas must exist."""
+    problems = []
+    org = service.get("organisation")
+    if isinstance(org, str) and org not in organisations:
+        problems.append(Problem(rel, lines.line(where + ("organisation",)), _path_str(where + ("organisation",)),
+                                f"unknown organisation '{org}'; add it under organisations: in a services file, or fix the id"))
+    for i, category in enumerate(service.get("categories") or []):
+        if category_ids and category not in category_ids:
+            path = where + ("categories", i)
+            problems.append(Problem(rel, lines.line(path), _path_str(path),
+                                    f"unknown category '{category}'; use an id from categories.yml "
+                                    f"({', '.join(sorted(category_ids))}) or add the category there first"))
+    for i, area in enumerate(service.get("areas") or []):
+        if area_codes and str(area).upper() not in area_codes:
+            path = where + ("areas", i)
+            problems.append(Problem(rel, lines.line(path), _path_str(path),
+                                    f"unknown postcode area '{area}'; use the letters at the start of a postcode, "
+                                    "as listed in postcode_areas.yml (e.g. G for Glasgow)"))
+    return problems
 
 
 def _safety_problems(folder: Path) -> list[Problem]:

@@ -145,3 +145,67 @@ def menu(knowledge: Knowledge, text: str) -> Message:
             buttons.append(Button(topic["title"], intent_payload(intent)))
     buttons.append(Button(knowledge.say("talk_to_person"), intent_payload("request_human")))
     return Message(text, buttons)
+
+
+def service_line(match: Any, now: datetime | None = None, nation: str | None = None) -> str:
+    """One service: name, how to reach it, when it's open, and why it was chosen."""
+    now = now or datetime.now(hours.UK)
+    service = match.service
+    contact = " or ".join(x for x in (service.get("phone"), _text_contact(service.get("text"))) if x)
+    contact = contact or service.get("url") or service.get("email", "")
+    if service.get("open_24_7"):
+        when = "open 24 hours, every day"
+    elif service.get("hours"):
+        when = f"{hours.describe_hours(service)}; {match.open_state.describe(now)}"
+    else:
+        when = service.get("hours_note") or ""
+    line = f"{service['name']}: {contact}" + (f" ({when})" if when else "")
+    if service.get("phone") and service.get("url"):
+        line += f"\n{service['url']}"
+    return line + "\nWhy: " + "; ".join(match.reasons) + "."
+
+
+def _text_contact(text: Any) -> str | None:
+    return f"text {text}" if text else None
+
+
+def services_message(result: Any, knowledge: Knowledge, now: datetime | None = None) -> list[Message]:
+    """Up to a page of services, each with phone, hours and why, and a button for more."""
+    if not result.matches:
+        return []
+    intro = knowledge.say("services_intro") if result.query.offset == 0 else knowledge.say("services_more_intro")
+    lines = [f"{index}. {service_line(m, now, result.query.nation)}"
+             for index, m in enumerate(result.matches, start=result.query.offset + 1)]
+    buttons = [Button(knowledge.say("services_more_button"), intent_payload("more_services"))] if result.more else []
+    return [Message(intro + "\n\n" + "\n\n".join(lines), buttons)]
+
+
+CHANNELS = ("web", "sms", "telegram")
+SMS_SEGMENT = 153  # characters per part of a long SMS (GSM-7)
+
+
+def service_preview(service: Mapping[str, Any], nation: str | None = None, now: datetime | None = None) -> Message:
+    """A service as it appears in a list, for editors' previews."""
+    now = now or datetime.now(hours.UK)
+    state = hours.open_state(service, now, nation)
+    reasons = ("covers " + ", ".join(NATION_NAMES[n] for n in service.get("nations", [])),)
+    match = type("PreviewMatch", (), {"service": service, "open_state": state, "reasons": reasons})()
+    return Message(service_line(match, now, nation))
+
+
+def as_channel_text(messages: list[Message], channel: str) -> str:
+    """How the messages read on a channel: web buttons, numbered SMS replies, Telegram keyboard rows."""
+    parts = []
+    for message in messages:
+        text = message.text
+        if channel == "sms" and message.buttons:
+            text += "\n" + "\n".join(f"Reply {n} for {b.title}" for n, b in enumerate(message.buttons, 1))
+        elif channel == "telegram" and message.buttons:
+            text += "\n" + "\n".join(f"[ {b.title} ]" for b in message.buttons)
+        elif message.buttons:
+            text += "\n" + "  ".join(f"[{b.title}]" for b in message.buttons)
+        if channel == "sms":
+            parts_needed = max(1, -(-len(text) // SMS_SEGMENT))
+            text += f"\n({len(text)} characters, {parts_needed} SMS part{'s' if parts_needed > 1 else ''})"
+        parts.append(text)
+    return "\n\n".join(parts)

@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# the action tests' directory index: a throwaway SQLite file, never the developer's own
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{__import__('tempfile').mkdtemp(prefix='signpost-test-')}/directory.db")
 
 from signposting import knowledge as kb  # noqa: E402
 

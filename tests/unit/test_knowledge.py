@@ -115,3 +115,74 @@ def test_cli_preview_shows_the_answer_for_a_nation():
     result = runner.invoke(app, ["knowledge", "preview", "prescription_costs", "--nation", "wales"])
     assert result.exit_code == 0, result.stderr
     assert "Wales" in result.stdout or "free" in result.stdout.lower()
+
+
+# ---- the services directory files
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, l in enumerate(path.read_text().splitlines(), 1) if needle in l)
+
+
+def test_services_are_loaded_with_their_organisations(knowledge):
+    assert len(knowledge.services) >= 60
+    service = knowledge.services["macmillan_support_line"]
+    assert knowledge.organisations[service["organisation"]]["name"] == "Macmillan Cancer Support"
+    assert service["_file"] == "services/national.yml" and service["_line"] > 1
+    assert all(s["status"] == "active" for s in knowledge.active_services())
+
+
+def test_every_category_is_used_by_a_service_and_every_service_category_exists(knowledge):
+    used = {c for s in knowledge.services.values() for c in s["categories"]}
+    assert used <= set(knowledge.categories)
+    assert set(knowledge.categories) - used == set(), "a category no service has helps nobody"
+
+
+def test_an_unknown_category_names_file_line_and_the_fix(knowledge_copy):
+    path = knowledge_copy / "services" / "national.yml"
+    _edit(path, "categories: [information, emotional_support", "categories: [informaton, emotional_support")
+    errors = _messages(knowledge_copy)
+    line = _line_of(path, "informaton")
+    assert any(e.startswith(f"services/national.yml:{line}: services[0].categories[0]: unknown category 'informaton'")
+               and "categories.yml" in e for e in errors), errors
+
+
+def test_a_duplicate_service_id_across_files_is_reported(knowledge_copy):
+    (knowledge_copy / "services" / "zz-copy.yml").write_text(
+        (knowledge_copy / "services" / "national.yml").read_text())
+    errors = _messages(knowledge_copy)
+    assert any(e.startswith("services/zz-copy.yml:") and "duplicate id 'macmillan_support_line'" in e
+               and "services/national.yml:" in e for e in errors), errors
+
+
+def test_broken_references_phone_and_source_in_a_service_are_all_reported(knowledge_copy):
+    path = knowledge_copy / "services" / "national.yml"
+    _edit(path, "    organisation: macmillan\n", "    organisation: macmilan\n")
+    _edit(path, 'phone: "0808 808 00 00"', 'phone: "0808 808 00"')
+    text = path.read_text()
+    start = text.index("  - id: macmillan_support_line")
+    source_at = text.index("    source:", start)
+    path.write_text(text[:source_at] + text[source_at:].replace("    source:", "    # source:", 1))
+    errors = _messages(knowledge_copy)
+    assert any("unknown organisation 'macmilan'" in e for e in errors), errors
+    assert any("is not a UK phone number" in e and e.startswith("services/national.yml:") for e in errors), errors
+    assert any("'source' is a required property" in e and e.startswith("services/national.yml:") for e in errors), errors
+
+
+def test_an_unknown_postcode_area_in_a_local_service_is_reported(knowledge_copy):
+    local = next(p for p in sorted((knowledge_copy / "services").glob("local-*.yml")))
+    text = local.read_text()
+    import re
+    match = re.search(r"areas: \[([A-Z]{1,2})", text)
+    local.write_text(text.replace(match.group(0), "areas: [QQ", 1))
+    errors = _messages(knowledge_copy)
+    assert any("unknown postcode area 'QQ'" in e and e.startswith(f"services/{local.name}:") for e in errors), errors
+
+
+def test_a_retired_service_is_kept_but_never_active(knowledge_copy):
+    path = knowledge_copy / "services" / "national.yml"
+    _edit(path, "    status: active\n", "    status: defunct\n")
+    _, knowledge = kb.check(knowledge_copy)
+    assert knowledge is not None
+    assert "macmillan_support_line" in knowledge.services
+    assert "macmillan_support_line" not in {s["id"] for s in knowledge.active_services()}
