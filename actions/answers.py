@@ -9,8 +9,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import TOPIC_INTENTS, entity, knowledge, latest_intent, nation, send
-from signposting import places, render, safety
+from actions.common import TOPIC_INTENTS, directory, entity, knowledge, latest_intent, nation, send
+from signposting import finder, places, render, safety
 from signposting.knowledge import NATION_NAMES, Knowledge
 
 
@@ -28,11 +28,52 @@ def ended_scheme_notes(text: str, kb: Knowledge) -> list[render.Message]:
 def answer_topic(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[EventType]:
     kb = knowledge()
     where = nation(tracker)
-    send(dispatcher, ended_scheme_notes(tracker.latest_message.get("text") or "", kb))
+    text = tracker.latest_message.get("text") or ""
+    if intent == "find_local_service":
+        return find_services(dispatcher, tracker, finder.Ask(intent, None if text.startswith("/") else text))
+    send(dispatcher, ended_scheme_notes(text, kb))
     send(dispatcher, render.topic_answer(kb, intent, where))
     topic = kb.topic(intent)
     waiting = intent if topic and topic.get("nation_specific") and where is None else None
-    return [SlotSet("pending_topic", waiting), SlotSet("offered_topic", None)]
+    events: List[EventType] = [SlotSet("pending_topic", waiting), SlotSet("offered_topic", None)]
+    if waiting is None and finder.categories_for(kb, intent):
+        events += show_services(dispatcher, tracker, finder.Ask(intent), where, tracker.get_slot("postcode"))
+    return events
+
+
+def _area(outward: object) -> str | None:
+    match = places.POSTCODE.match(outward) if isinstance(outward, str) else None
+    return match.group("area").upper() if match else None
+
+
+def show_services(dispatcher: CollectingDispatcher, tracker: Tracker, ask: finder.Ask, where: str | None,
+                  outward: str | None, say_if_none: bool = False) -> List[EventType]:
+    """A page of services for this ask; remembers the ask so that 'show more' can carry on."""
+    kb = knowledge()
+    result = finder.search(directory(), kb, ask, role=tracker.get_slot("role"), nation=where, area=_area(outward))
+    if not result.matches:
+        if say_if_none:
+            dispatcher.utter_message(text=kb.say("services_no_more" if ask.offset else "services_none"))
+        return [SlotSet("service_search", None)]
+    send(dispatcher, render.services_message(result, kb))
+    return [SlotSet("service_search", ask.as_slot())]
+
+
+def find_services(dispatcher: CollectingDispatcher, tracker: Tracker, ask: finder.Ask) -> List[EventType]:
+    """Services near the person: asks for a postcode (or nation) first when neither is known."""
+    kb = knowledge()
+    place = places.find_postcode(ask.text or "", kb)
+    outward = place.outward if place else tracker.get_slot("postcode")
+    where = (place.nation if place else None) or nation(tracker)
+    events: List[EventType] = [SlotSet("postcode", place.outward)] if place else []
+    if place and place.nation:
+        events.append(SlotSet("nation", place.nation))
+    if outward is None and where is None:
+        dispatcher.utter_message(text=kb.say("services_ask_postcode"),
+                                 buttons=[b.as_dict() for b in render.nation_buttons()])
+        return events + [SlotSet("pending_topic", "find_local_service"), SlotSet("pending_search", ask.as_slot())]
+    return events + [SlotSet("pending_topic", None)] + show_services(dispatcher, tracker, ask, where, outward,
+                                                                     say_if_none=True)
 
 
 class ActionGreet(Action):
@@ -109,12 +150,41 @@ class ActionHandleInform(Action):
                 note += " " + kb.say("nation_cross_border")
             dispatcher.utter_message(text=note)
             pending = tracker.get_slot("pending_topic")
-            if pending:
+            if pending == "find_local_service":
+                ask = finder.Ask.from_slot(tracker.get_slot("pending_search")) or finder.Ask(pending)
+                events += show_services(dispatcher, tracker, ask, found,
+                                        place.outward if place else tracker.get_slot("postcode"), say_if_none=True)
+                events += [SlotSet("pending_topic", None), SlotSet("pending_search", None)]
+            elif pending:
                 send(dispatcher, render.topic_answer(kb, pending, found))
                 events.append(SlotSet("pending_topic", None))
+                if finder.categories_for(kb, pending):
+                    events += show_services(dispatcher, tracker, finder.Ask(pending), found,
+                                            place.outward if place else tracker.get_slot("postcode"))
             return events
+        if place is None and not text.startswith("/") and places.POSTCODE.search(text):
+            dispatcher.utter_message(text=kb.say("services_unknown_postcode"),
+                                     buttons=[b.as_dict() for b in render.nation_buttons()])
+            return events  # whatever was waiting for a place keeps waiting
         send(dispatcher, [render.menu(kb, kb.say("menu"))])
         return events
+
+
+class ActionMoreServices(Action):
+    """'Show me more': the next page of the last search."""
+
+    def name(self) -> Text:
+        return "action_more_services"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        last = finder.Ask.from_slot(tracker.get_slot("service_search"))
+        if last is None:
+            return find_services(dispatcher, tracker, finder.Ask("find_local_service"))
+        ask = finder.Ask(last.intent, last.text, last.offset + finder.PAGE_SIZE)
+        events = show_services(dispatcher, tracker, ask, nation(tracker), tracker.get_slot("postcode"),
+                               say_if_none=True)
+        nothing_more = events[-1].get("value") is None
+        return [SlotSet("service_search", last.as_slot())] if nothing_more else events
 
 
 class ActionOfferHuman(Action):

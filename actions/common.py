@@ -7,6 +7,7 @@ from typing import Any, Iterable
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from signposting import directory as dir_
 from signposting import knowledge as kb
 from signposting.places import normalise_nation
 from signposting.render import Message
@@ -26,6 +27,14 @@ QUESTION_CONFIDENCE = 0.8  # mid-form, answer a question only when this sure it 
 def knowledge() -> kb.Knowledge:
     """The current knowledge (reloaded when an editor changes a file)."""
     return kb.current()
+
+
+_LIVE_DIRECTORY = dir_.Live()
+
+
+def directory() -> dir_.Directory:
+    """The directory of services, in step with the current knowledge (DATABASE_URL or a SQLite file)."""
+    return _LIVE_DIRECTORY.get(knowledge())
 
 
 def send(dispatcher: CollectingDispatcher, messages: Iterable[Message]) -> None:

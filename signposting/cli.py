@@ -102,14 +102,15 @@ def directory_import(feed: Path, target: Path, source: str, nations: tuple[str, 
 
     knowledge = _load_or_exit()
     result = oruk.import_services(oruk.read_feed(str(feed)), knowledge.categories, source=source,
-                                  today=date.today(), owner=owner, default_nations=list(nations) or None)
+                                  today=date.today(), owner=owner, default_nations=list(nations) or None,
+                                  feed_name=feed.name)
     for problem in result.problems:
         click.echo(str(problem), err=True)
     if result.services:
         oruk.write_yaml(result, target, header=f"Imported from {source} ({feed.name}) on {date.today()}.")
     click.echo(f"{len(result.services)} service(s) and {len(result.organisations)} organisation(s) written to {target}; "
                f"{len(result.problems)} problem(s).")
-    problems, _ = kb.check()
+    problems, _ = kb.check(target.resolve().parent.parent if target.resolve().parent.name == kb.SERVICES_DIR else None)
     errors = [p for p in problems if p.severity == "error"]
     for problem in errors:
         click.echo(str(problem), err=True)

@@ -113,7 +113,7 @@ class SignpostRules(GraphComponent):
             answer = assessment.parse_score(clean, knowledge.assessment, accept_no=False)
             if answer.exact and answer.score is not None:
                 return {"entity": "score", "value": str(answer.score)}
-        if _POSTCODE_ONLY.match(clean) and places.find_postcode(clean, knowledge) is not None:
+        if _POSTCODE_ONLY.match(clean):  # known or not: an unknown one gets "I don't recognise that postcode"
             return {}
         match = _NATION_ONLY.match(clean)
         if match and match.group("nation").strip(" .") in places.NATION_WORDS:  # the whole answer is a nation
