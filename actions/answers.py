@@ -29,7 +29,7 @@ def answer_topic(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str
     kb = knowledge()
     where = nation(tracker)
     text = tracker.latest_message.get("text") or ""
-    if intent == "find_local_service":
+    if intent == "find_local_service":  # e.g. offered from a menu: the directory, not a topic text
         return find_services(dispatcher, tracker, finder.Ask(intent, None if text.startswith("/") else text))
     send(dispatcher, ended_scheme_notes(text, kb))
     send(dispatcher, render.topic_answer(kb, intent, where))
@@ -170,16 +170,19 @@ class ActionHandleInform(Action):
         return events
 
 
-class ActionMoreServices(Action):
-    """'Show me more': the next page of the last search."""
+class ActionFindServices(Action):
+    """Services from the directory: near the person for 'find support near me', or the next page for 'more'."""
 
     def name(self) -> Text:
-        return "action_more_services"
+        return "action_find_services"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        intent, _ = latest_intent(tracker)
         last = finder.Ask.from_slot(tracker.get_slot("service_search"))
-        if last is None:
-            return find_services(dispatcher, tracker, finder.Ask("find_local_service"))
+        if intent != "more_services" or last is None:
+            text = tracker.latest_message.get("text") or ""
+            return find_services(dispatcher, tracker, finder.Ask("find_local_service",
+                                                                 None if text.startswith("/") else text))
         ask = finder.Ask(last.intent, last.text, last.offset + finder.PAGE_SIZE)
         events = show_services(dispatcher, tracker, ask, nation(tracker), tracker.get_slot("postcode"),
                                say_if_none=True)

@@ -14,7 +14,7 @@ def slot(events, name):
 
 
 def test_looking_for_local_services_asks_for_a_postcode_first(dispatcher, knowledge):
-    events = answers.ActionAnswerTopic().run(
+    events = answers.ActionFindServices().run(
         dispatcher, make_tracker(text="any support groups near me", intent="find_local_service"), DOMAIN)
     assert knowledge.say("services_ask_postcode") in texts(dispatcher)
     assert '/inform{"nation":"scotland"}' in [b["payload"] for b in buttons(dispatcher)]
@@ -59,7 +59,7 @@ def test_topic_answers_list_at_most_three_services_and_offer_more(dispatcher, kn
 def test_show_more_pages_through_the_last_search(dispatcher, knowledge):
     tracker = make_tracker(text="show me more", intent="more_services", slots={
         "nation": "england", "service_search": {"intent": "ask_financial_support", "text": None, "offset": 0}})
-    events = answers.ActionMoreServices().run(dispatcher, tracker, DOMAIN)
+    events = answers.ActionFindServices().run(dispatcher, tracker, DOMAIN)
     said = texts(dispatcher)
     assert knowledge.say("services_more_intro") in said and "4. " in said
     assert slot(events, "service_search")["offset"] == 3
@@ -68,7 +68,7 @@ def test_show_more_pages_through_the_last_search(dispatcher, knowledge):
 def test_show_more_at_the_end_says_so(dispatcher, knowledge):
     tracker = make_tracker(text="more", intent="more_services", slots={
         "nation": "england", "service_search": {"intent": "ask_financial_support", "text": None, "offset": 300}})
-    events = answers.ActionMoreServices().run(dispatcher, tracker, DOMAIN)
+    events = answers.ActionFindServices().run(dispatcher, tracker, DOMAIN)
     assert knowledge.say("services_no_more") in texts(dispatcher)
     assert slot(events, "service_search")["offset"] == 300  # the search is kept, nothing lost
 

@@ -99,6 +99,14 @@ def test_not_sure_offers_three_topics_and_a_person(signpost, knowledge):
     assert len(payloads) == 5 and payloads[-2:] == ["/request_human", "/deny"]
 
 
+def test_local_services_after_a_postcode_then_more(signpost, knowledge):
+    base, me = signpost["base"], "e2e-local"
+    assert knowledge.say("services_ask_postcode") in text_of(say(base, me, "are there any support groups near me"))
+    local = text_of(say(base, me, "G12"))
+    assert knowledge.say("services_intro") in local and "local to" in local.split("2. ")[0]
+    assert "4. " in text_of(say(base, me, "show me more"))
+
+
 def test_web_chat_page_and_bad_requests(signpost):
     base = signpost["base"]
     page = httpx.get(f"{base}/webhooks/webchat/", timeout=10)

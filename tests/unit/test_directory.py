@@ -160,3 +160,25 @@ def test_sync_removes_records_and_sources_that_are_gone(loaded):
     assert "carers_uk" not in names(search(loaded, text="carers uk", nation="england"))
     loaded.sync([])
     assert loaded.count() == 0
+
+
+def test_an_edited_services_file_is_served_without_restart_and_a_broken_one_is_not(knowledge_copy, tmp_path):
+    import os
+    import time
+
+    from signposting import knowledge as kb
+
+    store, live = kb.KnowledgeStore(knowledge_copy), d.Live(f"sqlite:///{tmp_path}/live.db")
+    query = d.Query(text="macmillan support line", nation="wales")
+    before = live.get(store.get()).search(query, store.get().categories, TUESDAY_11AM)
+    assert before.matches[0].service["phone"] == "0808 808 00 00"
+    path = knowledge_copy / "services" / "national.yml"
+    path.write_text(path.read_text().replace('phone: "0808 808 00 00"', 'phone: "0808 808 00 01"', 1))
+    os.utime(path, (time.time() + 5, time.time() + 5))
+    after = live.get(store.get()).search(query, store.get().categories, TUESDAY_11AM)
+    assert after.matches[0].service["phone"] == "0808 808 00 01"
+    path.write_text(path.read_text().replace("categories: [information,", "categories: [no_such_category,", 1))
+    os.utime(path, (time.time() + 10, time.time() + 10))
+    kept = live.get(store.get()).search(query, store.get().categories, TUESDAY_11AM)
+    assert kept.matches[0].service["phone"] == "0808 808 00 01"  # the last good content is still served
+    assert "no_such_category" in str(store.last_error)
