@@ -44,7 +44,7 @@ def services(count: int, categories: list[str], areas: dict[str, str], seed: int
             "categories": rng.sample(categories, rng.choice([1, 1, 2, 3])),
             "who": rng.choice([["patient"], ["carer"], ["patient", "carer"], ["patient", "carer", "professional"]]),
             "nations": [areas[area]] if local else ["england", "scotland", "wales", "northern_ireland"],
-            "phone": f"0{rng.randint(1000, 1999)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+            "phone": f"01{rng.randint(100, 999)} {rng.randint(100000, 999999)}",
             "url": f"https://example.org/services/{index}",
             "bank_holidays": rng.choice(["closed", "same", "reduced"]),
             "synonyms": [f"{name.split()[0].lower()} {name.split()[1].lower()}"],

@@ -136,6 +136,7 @@ class Source:
     name: str
     content_hash: str
     load: Callable[[], list[dict]]  # called only when the content hash changed
+    hashes: Callable[[], list[str]] | None = None  # each record's hash, when the caller already knows them
 
 
 @dataclass
@@ -246,7 +247,8 @@ class Directory:
         records = source.load()
         existing = {r.id: r.record_hash for r in conn.execute(
             select(services_table.c.id, services_table.c.record_hash).where(services_table.c.source == source.name))}
-        wanted = {service["id"]: (service, record_hash(service)) for service in records}
+        digests = source.hashes() if source.hashes else [record_hash(service) for service in records]
+        wanted = {service["id"]: (service, digest) for service, digest in zip(records, digests)}
         changed = [i for i, (_, digest) in wanted.items() if existing.get(i) != digest]
         gone = [i for i in existing if i not in wanted]
         self._delete(conn, [i for i in changed if i in existing] + gone)
@@ -330,13 +332,14 @@ class Directory:
                      .join(i, i.c.service_id == s.c.id).where(match, *where))
         found: dict[str, _Candidate] = {}
         with self.engine.connect() as conn:
-            for row in conn.execute(statement):
-                candidate = found.get(row.id)
-                if candidate is None:
-                    candidate = found[row.id] = _Candidate(row.id, row.name, row.local, row.open_24_7,
-                                                           row.bank_holidays, row.week, named=row.id in named)
-                if row.category in wanted:
-                    candidate.categories.add(row.category)
+            rows = conn.execute(statement).all()  # unpacked as tuples below: this loop is the hot path
+        for service_id, name, local, open_24_7, bank_holidays, week, category in rows:
+            candidate = found.get(service_id)
+            if candidate is None:
+                candidate = found[service_id] = _Candidate(service_id, name, local, open_24_7, bank_holidays, week,
+                                                           named=service_id in named)
+            if category in wanted:
+                candidate.categories.add(category)
         return list(found.values())
 
     def _payloads(self, ids: list[str]) -> dict[str, dict]:
@@ -454,8 +457,10 @@ class TextIndex:
 def knowledge_source(services: Mapping[str, dict], organisations: Mapping[str, dict]) -> Source:
     """The services in the knowledge files, with their organisation's name, as one source."""
     records = [_with_organisation(service, organisations) for service in services.values()]
-    digest = hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode()).hexdigest()
-    return Source("knowledge", digest, lambda: records)
+    hashes = [hashlib.sha1((service["_hash"] + record["organisation_name"]).encode()).hexdigest()
+              if "_hash" in service else record_hash(record) for service, record in zip(services.values(), records)]
+    digest = hashlib.sha256("".join(hashes).encode()).hexdigest()
+    return Source("knowledge", digest, lambda: records, lambda: hashes)
 
 
 def _with_organisation(service: Mapping[str, Any], organisations: Mapping[str, dict]) -> dict:

@@ -6,6 +6,7 @@ whole list, and callers keep serving the last good :class:`Knowledge`.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -226,6 +227,10 @@ def _schema_problems(data: Any, schema: dict, rel: str, lines: _Lines) -> list[P
             missing = error.message.split("'")[1] if "'" in error.message else "?"
             problems.append(Problem(rel, lines.line(path), _path_str(path + [missing]),
                                     f"{error.message}; add it"))
+            continue
+        if error.validator in ("oneOf", "anyOf") and error.schema.get("description"):
+            problems.append(Problem(rel, lines.line(path), _path_str(path),
+                                    f"{error.instance!r} is not right here: {error.schema['description']}"))
             continue
         if error.validator == "enum":
             hint = f"use one of {error.validator_value}"
@@ -494,13 +499,10 @@ def _check_services(folder: Path, today: date, categories: Any, areas: Any) -> _
     references: list[tuple[str, _Lines, tuple, dict]] = []
     for path in sorted((folder / SERVICES_DIR).glob("*.yml")):
         rel = f"{SERVICES_DIR}/{path.name}"
-        data, lines, read_problems = read_yaml(path, rel)
-        result.problems += read_problems
+        data, lines, file_problems = _services_file(path, rel, schema, today)
+        result.problems += file_problems
         if not isinstance(data, dict):
             continue
-        result.problems += _schema_problems(data, schema, rel, lines)
-        result.problems += _provenance_problems(data, rel, lines, today)
-        result.problems += _helpline_problems(data, rel, lines, "services")
         for kind in ("organisations", "services"):
             for index, item in enumerate(data.get(kind) or []):
                 if not isinstance(item, dict) or not isinstance(item.get("id"), str):
@@ -515,10 +517,41 @@ def _check_services(folder: Path, today: date, categories: Any, areas: Any) -> _
                 target[item["id"]] = {**item, "_file": rel, "_line": lines.line(where)}
                 if kind == "services":
                     references.append((rel, lines, where, item))
+    organisation_ids = set(result.organisations)
     for rel, lines, where, item in references:
-        result.problems += _service_reference_problems(rel, lines, where, item, set(result.organisations),
+        result.problems += _service_reference_problems(rel, lines, where, item, organisation_ids,
                                                        category_ids, area_codes)
     return result
+
+
+_FILE_CACHE: dict[tuple, tuple[Any, _Lines, list[Problem]]] = {}
+
+
+def _services_file(path: Path, rel: str, schema: dict, today: date) -> tuple[Any, _Lines, list[Problem]]:
+    """One services file read and checked on its own; cached until the file (or the day) changes.
+
+    A large directory is many files (one per area or imported feed), so an edit re-reads one file.
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    key = (str(path), stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0, today,
+           json.dumps(schema, sort_keys=True))
+    cached = _FILE_CACHE.get(key)
+    if cached is None:
+        data, lines, problems = read_yaml(path, rel)
+        if isinstance(data, dict):
+            problems = problems + _schema_problems(data, schema, rel, lines)
+            problems += _provenance_problems(data, rel, lines, today)
+            problems += _helpline_problems(data, rel, lines, "services")
+            for item in data.get("services") or []:
+                if isinstance(item, dict):  # computed once per file version, so a re-sync is cheap
+                    item["_hash"] = hashlib.sha1(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()
+        for stale in [k for k in _FILE_CACHE if k[0] == str(path)]:
+            del _FILE_CACHE[stale]
+        cached = _FILE_CACHE[key] = (data, lines, problems)
+    return cached
 
 
 def _service_reference_problems(rel: str, lines: _Lines, where: tuple, service: dict, organisations: set[str],
