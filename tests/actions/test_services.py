@@ -96,3 +96,12 @@ def test_words_that_name_no_need_still_get_the_local_services(dispatcher, knowle
         dispatcher, make_tracker(text="purple elephant sanctuary near G12", intent="find_local_service"), DOMAIN)
     said = texts(dispatcher)
     assert "1. " in said  # words that name no need fall back to the local services for the question
+
+
+def test_an_empty_result_says_so_and_gives_a_helpline(dispatcher, knowledge):
+    tracker = make_tracker(text="", intent="find_local_service", slots={"nation": "wales"})
+    events = answers.show_services(dispatcher, tracker, answers.finder.Ask("medical_question"), "wales", None,
+                                   say_if_none=True)
+    said = texts(dispatcher)
+    assert said == knowledge.say("services_none") and "0808 808 00 00" in said
+    assert SlotSet("service_search", None) in events
