@@ -63,6 +63,7 @@ bench: train ## Benchmarks: training, model size, start-up, turn latency
 	$(PY) bench/latency_bench.py
 	$(PY) bench/safety_bench.py
 	$(PY) bench/directory_bench.py
+	$(PY) bench/benefits_bench.py
 
 clean: ## Remove trained models and caches (keeps the venv)
 	rm -rf models .rasa results .pytest_cache

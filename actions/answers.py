@@ -32,13 +32,19 @@ def answer_topic(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str
     if intent == "find_local_service":  # e.g. offered from a menu: the directory, not a topic text
         return find_services(dispatcher, tracker, finder.Ask(intent, None if text.startswith("/") else text))
     send(dispatcher, ended_scheme_notes(text, kb))
-    send(dispatcher, render.topic_answer(kb, intent, where))
+    check_follows = intent in CHECK_FOLLOWS  # the benefits check comes next and asks the nation itself
+    send(dispatcher, render.topic_answer(kb, intent, where, ask_nation=not check_follows))
     topic = kb.topic(intent)
-    waiting = intent if topic and topic.get("nation_specific") and where is None else None
+    waiting = intent if topic and topic.get("nation_specific") and where is None and not check_follows else None
     events: List[EventType] = [SlotSet("pending_topic", waiting), SlotSet("offered_topic", None)]
-    if waiting is None and finder.categories_for(kb, intent):
+    if check_follows:
+        dispatcher.utter_message(text=kb.say("benefits_intro"))
+    if waiting is None and not check_follows and finder.categories_for(kb, intent):
         events += show_services(dispatcher, tracker, finder.Ask(intent), where, tracker.get_slot("postcode"))
     return events
+
+
+CHECK_FOLLOWS = ("ask_benefits_check",)  # data/rules/questions.yml starts benefits_form after these answers
 
 
 def _area(outward: object) -> str | None:

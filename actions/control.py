@@ -51,6 +51,10 @@ class ActionGoBack(Action):
         order = OPENING_SLOTS + [d["slot"] for d in knowledge().domains(tracker.get_slot("role"))]
         if loop == "onboarding_form":
             order = OPENING_SLOTS
+        elif loop == "benefits_form":
+            from actions.benefits import FORM_SLOTS
+
+            order = FORM_SLOTS
         position = order.index(requested) if requested in order else 0
         previous = [slot for slot in order[:position] if tracker.get_slot(slot) is not None]
         if not previous:

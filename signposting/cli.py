@@ -163,6 +163,87 @@ def directory_search(words: str, intent: Optional[str], postcode: Optional[str],
     click.echo(render.as_channel_text(render.services_message(result, knowledge), "web"))
 
 
+@app.group("benefits", help="The benefits check: what someone may be able to get, and why.")
+def benefits_app() -> None:
+    pass
+
+
+def _benefit_flag(field: str, raw: Optional[str], kind: type) -> object:
+    """A number flag as the engine wants it; a bad one is reported against the engine's field name."""
+    from signposting import benefits
+
+    if raw is None or raw.strip().lower() == "unknown":
+        return raw
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise benefits.AnswerError(field, f"'{raw}' is not {what}; use digits, e.g. 35 (or \"unknown\")")
+
+
+@benefits_app.command("check")
+@click.option("--nation", default=None, help="england, scotland, wales or northern_ireland.")
+@click.option("--age", default=None, help="Age in years.")
+@click.option("--role", default=None, help="patient (the person who is ill) or carer.")
+@click.option("--care-hours", default=None, help="Hours of caring a week.")
+@click.option("--earnings", default=None, help="Earnings a week after tax, National Insurance and expenses (pounds).")
+@click.option("--education/--no-education", default=None, help="In full-time education, or not.")
+@click.option("--cared-for-benefit", "cared_for", multiple=True,
+              help="A benefit the cared-for person gets, e.g. pip_daily_living_standard (repeat it; 'none' for none).")
+@click.option("--terminal/--not-terminal", default=None, help="Might have 12 months or less to live, or not.")
+@click.option("--employment", default=None, help="employed, self_employed or not_working.")
+@click.option("--household-size", default=None, help="People in the household.")
+@click.option("--savings", default=None, help="Savings (pounds).")
+@click.option("--income-after-housing", default=None,
+              help="Household income a week after rent or mortgage and council tax (pounds).")
+@click.option("--date", "on", default=None, help="Check as on this date (YYYY-MM-DD); picks the tax year.")
+def benefits_check(nation: Optional[str], age: Optional[str], role: Optional[str], care_hours: Optional[str],
+                   earnings: Optional[str], education: Optional[bool], cared_for: tuple[str, ...],
+                   terminal: Optional[bool], employment: Optional[str], household_size: Optional[str],
+                   savings: Optional[str], income_after_housing: Optional[str], on: Optional[str]) -> None:
+    """Print a JSON list of outcomes for answers given as flags, or as a JSON object on stdin."""
+    import json
+
+    from signposting import benefits
+
+    try:
+        flags = {
+            "nation": nation, "role": role, "employment": employment, "date": on,
+            "in_full_time_education": education, "terminal_illness": terminal,
+            "age": _benefit_flag("age", age, int),
+            "care_hours_per_week": _benefit_flag("care_hours_per_week", care_hours, float),
+            "weekly_net_earnings": _benefit_flag("weekly_net_earnings", earnings, float),
+            "household_size": _benefit_flag("household_size", household_size, int),
+            "savings": _benefit_flag("savings", savings, float),
+            "weekly_income_after_housing": _benefit_flag("weekly_income_after_housing", income_after_housing, float),
+            "cared_for_benefits": (None if not cared_for else
+                                   "none" if [c.lower() for c in cared_for] == ["none"] else list(cared_for)),
+        }
+        given = {field: value for field, value in flags.items() if value is not None}
+        stdin = click.get_text_stream("stdin")
+        if given or stdin.isatty():
+            data: object = given
+        else:
+            text = stdin.read()
+            try:
+                data = json.loads(text) if text.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise benefits.AnswerError("(input)", f"not valid JSON ({exc.msg}, line {exc.lineno}); send an "
+                                                      'object like {"nation": "wales", "age": 40}')
+        answers = benefits.parse_answers(data)  # type: ignore[arg-type]
+        outcomes = benefits.check(answers)
+    except benefits.AnswerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2)
+    except benefits.NoRulesForDate as exc:
+        click.echo(f"error: date: {exc}", err=True)
+        raise SystemExit(2)
+    except benefits.BenefitsDataError as exc:
+        click.echo(f"error: the benefits files have problems:\n{exc}", err=True)
+        raise SystemExit(1)
+    click.echo(json.dumps([outcome.as_dict() for outcome in outcomes], indent=2, ensure_ascii=False))
+
+
 @app.command("chat")
 @click.option("--url", default=lambda: os.environ.get("SIGNPOST_URL", "http://127.0.0.1:5005"), help="Rasa server.")
 @click.option("--sender", default="", help="Conversation id (default: a new random one).")

@@ -52,7 +52,9 @@ REQUIRED_WORDING = (
     "something_else", "rephrase", "fallback_sorry", "stop", "stopped", "start_again", "go_back", "go_back_first",
     "go_back_nothing", "delete_done", "goodbye", "welcome", "no_problem", "nothing_to_skip",
     "something_went_wrong", "services_intro", "services_more_intro", "services_more_button", "services_none",
-    "services_no_more", "services_ask_postcode", "services_unknown_postcode",
+    "services_no_more", "services_ask_postcode", "services_unknown_postcode", "benefits_intro",
+    "benefits_not_understood", "benefits_guide", "benefits_likely", "benefits_possibly", "benefits_unlikely",
+    "benefits_depends_on", "benefits_adviser", "dont_know",
 )
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -440,6 +442,7 @@ def check(folder: Path | None = None, today: date | None = None) -> tuple[list[P
         problems += _category_problems(categories, c_lines, assessment, topics)
     directory = _check_services(folder, today, categories, areas)
     problems += directory.problems
+    problems += _benefits_problems(folder, today)
     problems += _safety_problems(folder)
     problems.sort(key=lambda p: (p.file, p.line, p.field))
     if any(p.severity == "error" for p in problems):
@@ -574,6 +577,25 @@ def _service_reference_problems(rel: str, lines: _Lines, where: tuple, service: 
             problems.append(Problem(rel, lines.line(path), _path_str(path),
                                     f"unknown postcode area '{area}'; use the letters at the start of a postcode, "
                                     "as listed in postcode_areas.yml (e.g. G for Glasgow)"))
+    return problems
+
+
+def _benefits_problems(folder: Path, today: date) -> list[Problem]:
+    """The benefits rules and rates (knowledge/benefits/<tax year>/): complete, sourced, in date."""
+    from signposting import benefits
+
+    problems = []
+    for text in benefits.check_tree(folder, today):
+        where, _, rest = text.partition(": ")
+        file, _, line = where.rpartition(":")
+        if not line.isdigit():
+            file, line = where, "1"
+        field_name, _, message = rest.partition(": ")
+        problems.append(Problem(file or "benefits", int(line), field_name or "(file)", message or rest))
+    for path in sorted((folder / "benefits").rglob("*.yml")):  # reviews due soon: listed, not failing
+        rel = str(path.relative_to(folder))
+        data, lines, _ = read_yaml(path, rel)
+        problems += [p for p in _provenance_problems(data, rel, lines, today) if p.severity == "warning"]
     return problems
 
 

@@ -209,3 +209,83 @@ def as_channel_text(messages: list[Message], channel: str) -> str:
             text += f"\n({len(text)} characters, {parts_needed} SMS part{'s' if parts_needed > 1 else ''})"
         parts.append(text)
     return "\n\n".join(parts)
+
+
+# --------------------------------------------------------------------------- the benefits check
+FIELD_WORDS = {  # how an unknown engine field is named to the person
+    "nation": "where you live", "role": "who is ill", "age": "age", "terminal_illness": "whether the illness is terminal",
+    "care_hours_per_week": "hours of caring", "cared_for_benefits": "the benefits of the person you look after",
+    "weekly_net_earnings": "earnings", "in_full_time_education": "whether you're in full-time education",
+    "employment": "work", "household_size": "household size", "savings": "savings",
+    "weekly_income_after_housing": "income after housing costs",
+}
+
+
+def _money(amount: float) -> str:
+    return f"{amount:,.2f}".replace(".00", "")
+
+
+def benefit_question(knowledge: Knowledge, slot: str, figures: Mapping[str, float], role: str | None = None) -> Message:
+    """One question of the benefits check, with its choices (figures from the rates file) and 'don't know'."""
+    say = knowledge.say
+    dont_know = Button(say("dont_know"), intent_payload("inform", choice="unknown"))
+    pension, hours, limit = int(figures["pension_age"]), _money(figures["care_hours"]), _money(figures["earnings_limit"])
+    choices = {
+        "nation": [Button(NATION_NAMES[n], intent_payload("inform", nation=n)) for n in NATIONS],
+        "role": [Button(say("role_patient"), intent_payload("inform", role="patient")),
+                 Button(say("role_carer"), intent_payload("inform", role="carer"))],
+        "b_age": [Button(say("benefits_b_age_under", age=16), intent_payload("inform", choice="15")),
+                  Button(say("benefits_b_age_middle", low=16, high=pension - 1), intent_payload("inform", choice="40")),
+                  Button(say("benefits_b_age_over", age=pension), intent_payload("inform", choice=str(pension + 5)))],
+        "b_terminal": [Button(say("benefits_yes"), intent_payload("inform", choice="yes")),
+                       Button(say("benefits_no"), intent_payload("inform", choice="no"))],
+        "b_care_hours": [Button(say("benefits_b_hours_under", hours=hours), intent_payload("inform", choice="20")),
+                         Button(say("benefits_b_hours_over", hours=hours),
+                                intent_payload("inform", choice=str(figures["care_hours"])))],
+        "b_cared_for": [Button(title, intent_payload("inform", choice=key)) for key, title in (
+            ("attendance_allowance", "Attendance Allowance"), ("pip_daily_living", "PIP (daily living)"),
+            ("adp_daily_living", "Adult Disability Payment (daily living)"),
+            ("dla_care", "DLA care (middle or highest rate)"), ("none", say("benefits_b_none")))],
+        "b_earnings": [Button(say("benefits_b_earnings_none"), intent_payload("inform", choice="0")),
+                       Button(say("benefits_b_earnings_under", limit=limit),
+                              intent_payload("inform", choice=str(figures["earnings_limit"]))),
+                       Button(say("benefits_b_earnings_over", limit=limit),
+                              intent_payload("inform", choice=str(figures["earnings_limit"] + 50)))],
+        "b_employment": [Button(say("benefits_b_employed"), intent_payload("inform", choice="employed")),
+                         Button(say("benefits_b_self_employed"), intent_payload("inform", choice="self_employed")),
+                         Button(say("benefits_b_not_working"), intent_payload("inform", choice="not_working"))],
+    }
+    return Message(say(f"benefits_q_{slot}"), [*choices[slot], dont_know])  # age is always the person's own
+
+
+def _outcome_line(outcome: Any) -> str:
+    amount = ""
+    if outcome.weekly_amount:
+        low, high = outcome.weekly_amount
+        amount = f": £{_money(low)} a week" if low == high else f": £{_money(low)} to £{_money(high)} a week"
+    lines = [f"• {outcome.name}{amount}", *("  " + reason for reason in outcome.reasons)]
+    if outcome.result != "unlikely":
+        lines.append(f"  How to claim: {outcome.how_to_claim}")
+    lines.append(f"  Source ({outcome.tax_year}): {outcome.source}")
+    return "\n".join(lines)
+
+
+def benefits_messages(outcomes: list[Any], knowledge: Knowledge) -> list[Message]:
+    """The guide: likely, then possibly (with what it depends on), then unlikely; a benefits adviser last."""
+    tax_year = outcomes[0].tax_year if outcomes else ""
+    messages = [Message(knowledge.say("benefits_guide", tax_year=tax_year))]
+    for result, heading in (("likely", "benefits_likely"), ("possibly", "benefits_possibly"),
+                            ("unlikely", "benefits_unlikely")):
+        group = [o for o in outcomes if o.result == result]
+        if not group:
+            continue
+        parts = []
+        for outcome in group:
+            text = _outcome_line(outcome)
+            if result == "possibly" and outcome.unknown:
+                what = ", ".join(FIELD_WORDS.get(f, f.replace("_", " ")) for f in outcome.unknown)
+                text += "\n  " + knowledge.say("benefits_depends_on", what=what)
+            parts.append(text)
+        messages.append(Message(knowledge.say(heading) + "\n" + "\n\n".join(parts)))
+    messages.append(Message(fill(knowledge.say("benefits_adviser"), knowledge)))
+    return messages

@@ -107,6 +107,16 @@ def test_local_services_after_a_postcode_then_more(signpost, knowledge):
     assert "4. " in text_of(say(base, me, "show me more"))
 
 
+def test_a_carer_in_scotland_checks_benefits_and_keeps_a_guide(signpost, knowledge):
+    base, me = signpost["base"], "e2e-benefits"
+    assert knowledge.say("benefits_intro") in text_of(say(base, me, "what benefits can I get"))
+    for answer in ("Scotland", "I look after my mum", "52", "about 40 hours a week", "she gets adp"):
+        say(base, me, answer)
+    guide = text_of(say(base, me, "dont know"))
+    assert "guide, not a decision" in guide and "Carer Support Payment" in guide and "2026/27" in guide
+    assert "Carer's Allowance" not in guide  # the Scottish benefit, not the one it replaced there
+
+
 def test_web_chat_page_and_bad_requests(signpost):
     base = signpost["base"]
     page = httpx.get(f"{base}/webhooks/webchat/", timeout=10)
