@@ -140,3 +140,13 @@ def test_special_rules_in_england_are_likely_with_the_sr1(knowledge):
     form.ActionBenefitsSummary().run(dispatcher, make_tracker(slots=slots), DOMAIN)
     likely = texts(dispatcher).split("You might be able to get")[0]
     assert "SR1" in likely and "Statutory Sick Pay" in likely
+
+
+def test_go_back_in_the_benefits_check_clears_the_previous_answer(knowledge):
+    from actions import control
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"nation": "wales", "role": "patient", "requested_slot": "b_age"},
+                           active_loop="benefits_form")
+    events = control.ActionGoBack().run(dispatcher, tracker, DOMAIN)
+    assert {"event": "slot", "timestamp": None, "name": "role", "value": None} in events
