@@ -18,6 +18,8 @@ both variants are kept as ``possibly``. Nothing here is a decision: only the ben
 """
 from __future__ import annotations
 
+import logging
+
 import dataclasses
 import datetime as _dt
 import json
@@ -824,6 +826,12 @@ def load_rules(on: _dt.date, folder: Optional[Path] = None) -> RuleSet:
         return cached
     loaded = _load_year(year_folder, schema)
     if loaded.rules is None:
+        previous = next((rules for k, rules in _CACHE.items() if k[0] == key[0]), None)
+        if previous is not None:  # an edit that fails the checks: keep serving the last good rules
+            logging.getLogger(__name__).error(
+                "Benefits rules reload failed; still using the previous rules:\n%s",
+                "\n".join(str(p) for p in loaded.problems))
+            return previous
         raise BenefitsDataError([str(p) for p in loaded.problems])
     for old in [k for k in _CACHE if k[0] == key[0]]:
         del _CACHE[old]

@@ -599,3 +599,20 @@ def test_cli_bad_input_exits_2_naming_the_field(args, stdin, message):
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(message), result.stderr
     assert result.stdout == ""
+
+
+def test_a_broken_edit_keeps_the_last_good_rules_in_a_running_bot(tmp_path):
+    import os
+    import shutil
+    import time
+
+    from signposting import benefits as engine
+
+    folder = tmp_path / "benefits"
+    shutil.copytree(engine.benefits_dir(), folder)
+    on = date(2026, 11, 23)
+    good = engine.load_rules(on, folder)
+    rates = folder / "2026-27" / "rates.yml"
+    rates.write_text(rates.read_text().replace("amount: 86.45", "amount: lots", 1))
+    os.utime(rates, (time.time() + 5, time.time() + 5))
+    assert engine.load_rules(on, folder) is good
