@@ -1,0 +1,304 @@
+"""The Twilio SMS / WhatsApp connector on a loopback Sanic server, with a stand-in for Rasa's handler."""
+from __future__ import annotations
+
+import itertools
+import logging
+import xml.etree.ElementTree as ET
+
+import httpx
+import pytest
+from sanic import Sanic
+from twilio.request_validator import RequestValidator
+
+from channels.twilio_sms import TwilioInput, sender_id
+from signposting.sms import is_gsm7
+
+pytestmark = pytest.mark.asyncio
+
+TOKEN = "test-auth-token-123"
+PHONE = "+447700900123"
+_names = itertools.count()
+Sanic.test_mode = True  # lets several apps start in one process
+
+
+class FakeRasa:
+    """Records what Rasa would receive and answers with canned replies (or fails / stays silent)."""
+
+    def __init__(self, replies=None, fail=False):
+        self.messages = []
+        self.replies = replies if replies is not None else [{"text": "you said: {text}"}]
+        self.fail = fail
+
+    async def __call__(self, message):
+        self.messages.append(message)
+        if self.fail:
+            raise RuntimeError("action server down")
+        for reply in self.replies:
+            text = reply.get("text", "").replace("{text}", message.text) if reply.get("text") else None
+            if reply.get("buttons"):
+                await message.output_channel.send_text_with_buttons(message.sender_id, text, reply["buttons"])
+            elif text:
+                await message.output_channel.send_text_message(message.sender_id, text)
+
+
+async def _serve(rasa, channel=None):
+    app = Sanic(f"twilio_test_{next(_names)}")
+    channel = channel or TwilioInput(auth_token=TOKEN)
+    app.blueprint(channel.blueprint(rasa), url_prefix="/webhooks/twilio_sms")
+    server = await app.create_server(host="127.0.0.1", port=0, return_asyncio_server=True)
+    await server.startup()
+    port = server.server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}/webhooks/twilio_sms"
+
+
+async def _post(client, base, params, token=TOKEN, signature=None):
+    url = base + "/webhook"
+    headers = {}
+    if signature is None and token:
+        signature = RequestValidator(token).compute_signature(url, params)
+    if signature:
+        headers["X-Twilio-Signature"] = signature
+    return await client.post(url, data=params, headers=headers)
+
+
+def _bodies(reply):
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(reply.text)
+    assert root.tag == "Response"
+    return [m.text or "" for m in root.findall("Message")]
+
+
+def _one_segment(body):
+    return len(body) <= 160 if is_gsm7(body) else len(body.encode("utf-16-le")) // 2 <= 70
+
+
+def _sms(body, sender=PHONE, **extra):
+    return {"From": sender, "To": "+447700900999", "Body": body, "NumMedia": "0", "MessageSid": "SM1", **extra}
+
+
+async def test_signed_message_gets_twiml_and_bad_signatures_get_403():
+    rasa = FakeRasa()
+    server, base = await _serve(rasa)
+    try:
+        async with httpx.AsyncClient() as client:
+            ok = await _post(client, base, _sms("hello"))
+            forged = await _post(client, base, _sms("hello"), token="wrong-token")
+            missing = await _post(client, base, _sms("hello"), token=None)
+            tampered = await client.post(base + "/webhook", data=_sms("something else"), headers={
+                "X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(base + "/webhook", _sms("hello"))})
+            health = await client.get(base + "/health")
+        assert _bodies(ok) == ["you said: hello"]
+        assert forged.status_code == 403 and missing.status_code == 403 and tampered.status_code == 403
+        assert len(rasa.messages) == 1
+        assert rasa.messages[0].sender_id == sender_id(PHONE) and rasa.messages[0].sender_id.startswith("sms-")
+        assert rasa.messages[0].input_channel == "twilio_sms"
+        assert health.json() == {"status": "ok", "configured": True}
+    finally:
+        await server.close()
+
+
+async def test_missing_from_is_400_and_no_token_is_503(monkeypatch):
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    server, base = await _serve(FakeRasa())
+    try:
+        async with httpx.AsyncClient() as client:
+            no_from = await _post(client, base, {"Body": "hi", "NumMedia": "0"})
+            blank_from = await _post(client, base, _sms("hi", sender=""))
+        assert no_from.status_code == 400 and blank_from.status_code == 400
+    finally:
+        await server.close()
+    bare, bare_base = await _serve(FakeRasa(), TwilioInput.from_credentials(None))  # one server at a time
+    try:
+        async with httpx.AsyncClient() as client:
+            unconfigured = await _post(client, bare_base, _sms("hi"))
+            health = await client.get(bare_base + "/health")
+        assert unconfigured.status_code == 503 and "TWILIO_AUTH_TOKEN" in unconfigured.text
+        assert health.json()["configured"] is False
+    finally:
+        await bare.close()
+
+
+async def test_token_from_environment_and_public_url(monkeypatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+    public = "https://signpost.example.org/webhooks/twilio_sms/webhook"
+    channel = TwilioInput.from_credentials({"public_url": public})
+    server, base = await _serve(FakeRasa(), channel)
+    try:
+        async with httpx.AsyncClient() as client:
+            local = await _post(client, base, _sms("hi"))  # signed for our loopback URL, not the public one
+            signature = RequestValidator(TOKEN).compute_signature(public, _sms("hi"))
+            signed = await _post(client, base, _sms("hi"), signature=signature)
+        assert local.status_code == 403 and _bodies(signed) == ["you said: hi"]
+    finally:
+        await server.close()
+
+
+async def test_media_only_and_empty_messages_do_not_reach_rasa():
+    rasa = FakeRasa()
+    server, base = await _serve(rasa)
+    try:
+        async with httpx.AsyncClient() as client:
+            media = await _post(client, base, _sms("", NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg"))
+            empty = await _post(client, base, _sms("   "))
+        assert "only read text" in _bodies(media)[0]
+        assert len(_bodies(empty)) == 1 and _bodies(empty)[0]
+        assert rasa.messages == []
+    finally:
+        await server.close()
+
+
+async def test_numbered_reply_maps_to_the_button_payload():
+    rasa = FakeRasa([{"text": "What would help most?", "buttons": [
+        {"title": "Money worries", "payload": "/ask_financial_support"},
+        {"title": "Talk to a person", "payload": "/request_human"}]}])
+    server, base = await _serve(rasa)
+    try:
+        async with httpx.AsyncClient() as client:
+            first = await _post(client, base, _sms("hi"))
+            second = await _post(client, base, _sms("2"))
+            other = await _post(client, base, _sms("2", sender="+447700900456"))  # someone else's options
+        assert _bodies(first) == ["What would help most?\nReply 1 for Money worries\nReply 2 for Talk to a person"]
+        assert [m.text for m in rasa.messages] == ["hi", "/request_human", "2"]
+        assert second.status_code == 200 and other.status_code == 200
+    finally:
+        await server.close()
+
+
+async def test_long_answers_come_in_segments_and_more_sends_the_rest():
+    sentences = " ".join(f"Step {n}: you can ask your nurse about support number {n}." for n in range(1, 25))
+    rasa = FakeRasa([{"text": sentences, "buttons": [{"title": "Start again", "payload": "/start_again"}]}])
+    server, base = await _serve(rasa)
+    try:
+        async with httpx.AsyncClient() as client:
+            first = _bodies(await _post(client, base, _sms("tell me everything")))
+            received = []
+            more = first
+            while more[-1].endswith("Reply MORE for the rest."):
+                more = _bodies(await _post(client, base, _sms("MORE")))
+                received.extend(more)
+            pick = await _post(client, base, _sms("1"))
+        assert len(first) == 3 and all(_one_segment(b) for b in first + received)
+        assert first[-1].endswith("Reply MORE for the rest.")
+        everything = " ".join(b.replace("\nReply MORE for the rest.", "") for b in first + received)
+        assert everything == sentences + "\nReply 1 for Start again"
+        assert [m.text for m in rasa.messages] == ["tell me everything", "/start_again"]  # MORE never reaches Rasa
+        assert pick.status_code == 200
+    finally:
+        await server.close()
+
+
+async def test_more_with_nothing_pending_goes_to_rasa():
+    rasa = FakeRasa()
+    server, base = await _serve(rasa)
+    try:
+        async with httpx.AsyncClient() as client:
+            reply = await _post(client, base, _sms("more"))
+        assert _bodies(reply) == ["you said: more"]
+    finally:
+        await server.close()
+
+
+async def test_emoji_and_right_to_left_text_use_ucs2_segments():
+    rasa = FakeRasa()
+    server, base = await _serve(rasa)
+    text = "مرحبا، أحتاج مساعدة في المال 👋 " * 8
+    try:
+        async with httpx.AsyncClient() as client:
+            bodies = _bodies(await _post(client, base, _sms(text)))
+        assert rasa.messages[0].text == text.strip()
+        assert len(bodies) >= 2 and all(_one_segment(b) for b in bodies)
+        assert not is_gsm7(bodies[0]) and len(bodies[0].encode("utf-16-le")) // 2 <= 70
+    finally:
+        await server.close()
+
+
+async def test_a_20000_character_message_is_trimmed():
+    rasa = FakeRasa()
+    server, base = await _serve(rasa)
+    try:
+        async with httpx.AsyncClient() as client:
+            bodies = _bodies(await _post(client, base, _sms("x" * 20000)))
+        assert len(rasa.messages[0].text) == 1600
+        assert len(bodies) == 3 and all(_one_segment(b) for b in bodies)
+    finally:
+        await server.close()
+
+
+async def test_whatsapp_senders_get_their_own_prefix():
+    rasa = FakeRasa()
+    server, base = await _serve(rasa)
+    try:
+        async with httpx.AsyncClient() as client:
+            bodies = _bodies(await _post(client, base, _sms("hello", sender=f"whatsapp:{PHONE}")))
+        assert bodies == ["you said: hello"]
+        sender = rasa.messages[0].sender_id
+        assert sender.startswith("wa-") and PHONE not in sender and sender != sender_id(PHONE)
+        assert sender[3:] == sender_id(PHONE)[4:]  # same person, same hash, different channel
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("fail,replies", [(True, None), (False, [])])
+async def test_failed_or_silent_turn_still_gives_a_helpline(fail, replies, knowledge):
+    server, base = await _serve(FakeRasa(replies, fail=fail))
+    try:
+        async with httpx.AsyncClient() as client:
+            bodies = _bodies(await _post(client, base, _sms("hello")))
+        text = " ".join(bodies)
+        assert knowledge.helplines["macmillan_support_line"]["phone"] in text and "999" in text
+        assert all(_one_segment(b) for b in bodies)
+    finally:
+        await server.close()
+
+
+async def test_keywords_help_stop_start(knowledge):
+    rasa = FakeRasa()
+    server, base = await _serve(rasa)
+    try:
+        async with httpx.AsyncClient() as client:
+            help_ = _bodies(await _post(client, base, _sms("HELP")))
+            stop = _bodies(await _post(client, base, _sms("STOP")))
+            start = _bodies(await _post(client, base, _sms("start")))
+        assert knowledge.helplines["macmillan_support_line"]["phone"] in " ".join(help_)
+        assert all(_one_segment(b) for b in help_)
+        assert stop == [] and start and "Signpost" in start[0]
+        assert rasa.messages == []
+    finally:
+        await server.close()
+
+
+async def test_the_phone_number_is_never_logged(caplog):
+    caplog.set_level(logging.DEBUG)
+    server, base = await _serve(FakeRasa(fail=True))
+    try:
+        async with httpx.AsyncClient() as client:
+            await _post(client, base, _sms("hello"))
+            await _post(client, base, _sms("x" * 20000))
+            await _post(client, base, _sms("hello", sender=f"whatsapp:{PHONE}"))
+            await _post(client, base, _sms("hello"), token="forged")
+        assert caplog.records  # the failure and the forgery were logged...
+        digits = PHONE.lstrip("+")
+        for record in caplog.records:  # ...without the number
+            logged = record.getMessage() + (record.exc_text or "")
+            assert digits not in logged and "7700900123" not in logged
+    finally:
+        await server.close()
+
+
+async def test_sender_state_is_capped():
+    channel = TwilioInput(auth_token=TOKEN, state_capacity=3)
+    for n in range(10):
+        channel.state.get(f"sms-{n}")
+    assert len(channel.state) == 3
+
+
+
+async def test_a_typed_intent_payload_cannot_choose_an_intent():
+    rasa = FakeRasa()
+    server, base = await _serve(rasa)
+    try:
+        async with httpx.AsyncClient() as client:
+            await _post(client, base, _sms('/inform{"role":"carer"}'))
+        assert rasa.messages[0].text == 'inform{"role":"carer"}'  # plain words to the bot, not a button
+    finally:
+        await server.close()
