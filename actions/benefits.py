@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -109,15 +109,24 @@ class ValidateBenefitsForm(FormValidationAction):
         role = entity(tracker, "role") or (None if is_payload(slot_value) else assessment.parse_role(str(slot_value)))
         return {"role": role} if role in assessment.ROLES else self._again(dispatcher, "role")
 
-    def validate_b_age(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       domain: DomainDict) -> Dict[Text, Any]:
+    def _number(self, slot: str, tracker: Tracker, slot_value: Any, dispatcher: CollectingDispatcher,
+                read: Callable[[str], Optional[float]], cast: Callable[[str], Any] = float) -> Dict[Text, Any]:
+        """A numeric answer: a button's value, a number read from typed words, or 'don't know'."""
         choice, text = self._choice(tracker, slot_value)
         if choice is not None:
-            return {"b_age": UNKNOWN if choice == UNKNOWN else int(choice)}
-        number = _NUMBER.search(text)
-        if number and 0 <= float(number.group(1)) <= 120:
-            return {"b_age": int(float(number.group(1)))}
-        return {"b_age": UNKNOWN} if _DONT_KNOW.search(text) else self._again(dispatcher, "b_age")
+            return {slot: UNKNOWN if choice == UNKNOWN else cast(choice)}
+        value = read(text)
+        if value is not None:
+            return {slot: value}
+        return {slot: UNKNOWN} if _DONT_KNOW.search(text) else self._again(dispatcher, slot)
+
+    def validate_b_age(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict) -> Dict[Text, Any]:
+        def read(text: str) -> Optional[int]:
+            number = _NUMBER.search(text)
+            return int(float(number.group(1))) if number and 0 <= float(number.group(1)) <= 120 else None
+
+        return self._number("b_age", tracker, slot_value, dispatcher, read, cast=int)
 
     def validate_b_terminal(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> Dict[Text, Any]:
@@ -139,14 +148,14 @@ class ValidateBenefitsForm(FormValidationAction):
 
     def validate_b_care_hours(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
-        choice, text = self._choice(tracker, slot_value)
-        if choice is not None:
-            return {"b_care_hours": UNKNOWN if choice == UNKNOWN else float(choice)}
-        number = _NUMBER.search(text)
-        if number and 0 <= float(number.group(1)) <= 168:
+        def read(text: str) -> Optional[float]:
+            number = _NUMBER.search(text)
+            if not number or not 0 <= float(number.group(1)) <= 168:
+                return None
             hours = float(number.group(1))
-            return {"b_care_hours": hours * 7 if re.search(r"\b(a|per|each) day\b", text, re.I) else hours}
-        return {"b_care_hours": UNKNOWN} if _DONT_KNOW.search(text) else self._again(dispatcher, "b_care_hours")
+            return hours * 7 if re.search(r"\b(a|per|each) day\b", text, re.I) else hours
+
+        return self._number("b_care_hours", tracker, slot_value, dispatcher, read)
 
     def validate_b_cared_for(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> Dict[Text, Any]:
@@ -166,15 +175,13 @@ class ValidateBenefitsForm(FormValidationAction):
 
     def validate_b_earnings(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> Dict[Text, Any]:
-        choice, text = self._choice(tracker, slot_value)
-        if choice is not None:
-            return {"b_earnings": UNKNOWN if choice == UNKNOWN else float(choice)}
-        number = _NUMBER.search(text.replace(",", ""))
-        if number:
-            return {"b_earnings": float(number.group(1))}
-        if re.search(r"\b(nothing|none|no|not working|zero)\b", text, re.IGNORECASE):
-            return {"b_earnings": 0.0}
-        return {"b_earnings": UNKNOWN} if _DONT_KNOW.search(text) else self._again(dispatcher, "b_earnings")
+        def read(text: str) -> Optional[float]:
+            number = _NUMBER.search(text.replace(",", ""))
+            if number:
+                return float(number.group(1))
+            return 0.0 if re.search(r"\b(nothing|none|no|not working|zero)\b", text, re.IGNORECASE) else None
+
+        return self._number("b_earnings", tracker, slot_value, dispatcher, read)
 
     def validate_b_employment(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
