@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -155,7 +156,7 @@ def directory_search(words: str, intent: Optional[str], postcode: Optional[str],
     query = finder.query_for(knowledge, finder.Ask(intent, words or None), role=who,
                              nation=nation or (place.nation if place else None), area=place.area if place else None,
                              limit=limit)
-    result = live.search(directory.Query(**{**query.__dict__, "open_now": open_now}), knowledge.categories)
+    result = live.search(replace(query, open_now=open_now), knowledge.categories)
     if not result.matches:
         click.echo("No services found.")
         raise SystemExit(3)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        create_engine, delete, event, insert, select)
+                        create_engine, delete, event, func, insert, select)
 from sqlalchemy.engine import Engine
 
 from signposting import hours
@@ -273,7 +273,7 @@ class Directory:
     # ---- reading
     def count(self) -> int:
         with self.engine.connect() as conn:
-            return len(conn.execute(select(services_table.c.id)).all())
+            return int(conn.execute(select(func.count()).select_from(services_table)).scalar() or 0)
 
     def get(self, service_id: str) -> dict | None:
         with self.engine.connect() as conn:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from signposting import directory as d
@@ -57,7 +57,7 @@ def search(directory: d.Directory, knowledge: Knowledge, ask: Ask, *, role: str 
     """Search; when the words name a need, search by those words alone (more specific than the intent)."""
     query = query_for(knowledge, ask, role=role, nation=nation, area=area)
     if query.text:
-        worded = directory.search(d.Query(**{**query.__dict__, "categories": ()}), knowledge.categories, now)
+        worded = directory.search(replace(query, categories=()), knowledge.categories, now)
         if worded.matches:
             return worded
-    return directory.search(d.Query(**{**query.__dict__, "text": None}), knowledge.categories, now)
+    return directory.search(replace(query, text=None), knowledge.categories, now)

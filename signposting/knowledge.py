@@ -500,9 +500,10 @@ def _check_services(folder: Path, today: date, categories: Any, areas: Any) -> _
     area_codes = {str(a.get("area")).upper() for a in (areas or {}).get("areas") or [] if isinstance(a, dict)}
     seen: dict[tuple[str, str], str] = {}  # (kind, id) -> "file:line"
     references: list[tuple[str, _Lines, tuple, dict]] = []
+    schema_key = json.dumps(schema, sort_keys=True)
     for path in sorted((folder / SERVICES_DIR).glob("*.yml")):
         rel = f"{SERVICES_DIR}/{path.name}"
-        data, lines, file_problems = _services_file(path, rel, schema, today)
+        data, lines, file_problems = _services_file(path, rel, schema, schema_key, today)
         result.problems += file_problems
         if not isinstance(data, dict):
             continue
@@ -530,7 +531,8 @@ def _check_services(folder: Path, today: date, categories: Any, areas: Any) -> _
 _FILE_CACHE: dict[tuple, tuple[Any, _Lines, list[Problem]]] = {}
 
 
-def _services_file(path: Path, rel: str, schema: dict, today: date) -> tuple[Any, _Lines, list[Problem]]:
+def _services_file(path: Path, rel: str, schema: dict, schema_key: str,
+                   today: date) -> tuple[Any, _Lines, list[Problem]]:
     """One services file read and checked on its own; cached until the file (or the day) changes.
 
     A large directory is many files (one per area or imported feed), so an edit re-reads one file.
@@ -539,8 +541,7 @@ def _services_file(path: Path, rel: str, schema: dict, today: date) -> tuple[Any
         stat = path.stat()
     except OSError:
         stat = None
-    key = (str(path), stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0, today,
-           json.dumps(schema, sort_keys=True))
+    key = (str(path), stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0, today, schema_key)
     cached = _FILE_CACHE.get(key)
     if cached is None:
         data, lines, problems = read_yaml(path, rel)

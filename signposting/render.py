@@ -181,34 +181,38 @@ def services_message(result: Any, knowledge: Knowledge, now: datetime | None = N
 
 
 CHANNELS = ("web", "sms", "telegram")
-SMS_SEGMENT = 153  # characters per part of a long SMS (GSM-7)
 
 
 def service_preview(service: Mapping[str, Any], nation: str | None = None, now: datetime | None = None) -> Message:
     """A service as it appears in a list, for editors' previews."""
+    from signposting.directory import Match
+
     now = now or datetime.now(hours.UK)
-    state = hours.open_state(service, now, nation)
     reasons = ("covers " + ", ".join(NATION_NAMES[n] for n in service.get("nations", [])),)
-    match = type("PreviewMatch", (), {"service": service, "open_state": state, "reasons": reasons})()
+    match = Match(dict(service), bool(service.get("areas")), hours.open_state(service, now, nation), reasons)
     return Message(service_line(match, now, nation))
 
 
 def as_channel_text(messages: list[Message], channel: str) -> str:
-    """How the messages read on a channel: web buttons, numbered SMS replies, Telegram keyboard rows."""
-    parts = []
-    for message in messages:
-        text = message.text
-        if channel == "sms" and message.buttons:
-            text += "\n" + "\n".join(f"Reply {n} for {b.title}" for n, b in enumerate(message.buttons, 1))
-        elif channel == "telegram" and message.buttons:
-            text += "\n" + "\n".join(f"[ {b.title} ]" for b in message.buttons)
-        elif message.buttons:
-            text += "\n" + "  ".join(f"[{b.title}]" for b in message.buttons)
-        if channel == "sms":
-            parts_needed = max(1, -(-len(text) // SMS_SEGMENT))
-            text += f"\n({len(text)} characters, {parts_needed} SMS part{'s' if parts_needed > 1 else ''})"
-        parts.append(text)
-    return "\n\n".join(parts)
+    """How the messages read on a channel, through that channel's own renderer (what its connector sends)."""
+    replies = [{"text": m.text, "buttons": [b.as_dict() for b in m.buttons]} for m in messages]
+    if channel == "sms":
+        from signposting import sms
+
+        bodies, _, rest = sms.render_sms(replies)
+        parts = [f"{body}\n({len(body)} characters, {sms.segments_needed(body)} SMS part"
+                 f"{'s' if sms.segments_needed(body) > 1 else ''})" for body in bodies]
+        if rest:
+            parts.append(f"(then, on MORE: {len(rest)} more characters)")
+        return "\n---\n".join(parts)
+    if channel == "telegram":
+        from signposting.telegram_render import PayloadStore, render_telegram
+
+        return "\n---\n".join(
+            part["text"] + "".join(f"\n[ {row[0]['text']} ]" for row in part.get("reply_markup", {}).get(
+                "inline_keyboard", [])) for part in render_telegram(replies, PayloadStore()))
+    return "\n\n".join(m.text + ("\n" + "  ".join(f"[{b.title}]" for b in m.buttons) if m.buttons else "")
+                       for m in messages)
 
 
 # --------------------------------------------------------------------------- the benefits check
