@@ -179,6 +179,8 @@ class ValidateBenefitsForm(FormValidationAction):
             number = _NUMBER.search(text.replace(",", ""))
             if number:
                 return float(number.group(1))
+            if _DONT_KNOW.search(text):  # "no idea" is not "no earnings"
+                return None
             return 0.0 if re.search(r"\b(nothing|none|no|not working|zero)\b", text, re.IGNORECASE) else None
 
         return self._number("b_earnings", tracker, slot_value, dispatcher, read)

@@ -62,6 +62,7 @@ def test_never_more_questions_than_the_form_has():
     ("b_care_hours", "no idea", "unknown"),
     ("b_earnings", "£150 a week", 150.0),
     ("b_earnings", "nothing, I had to stop work", 0.0),
+    ("b_earnings", "no idea", "unknown"),
     ("b_terminal", "yes", True),
     ("b_terminal", "not sure", "unknown"),
     ("b_cared_for", "she gets attendance allowance", "attendance_allowance"),
