@@ -102,7 +102,13 @@ def directory_import(feed: Path, target: Path, source: str, nations: tuple[str, 
     from signposting import oruk
 
     knowledge = _load_or_exit()
-    result = oruk.import_services(oruk.read_feed(str(feed)), knowledge.categories, source=source,
+    try:
+        records = oruk.read_feed(str(feed))
+    except (OSError, ValueError) as exc:  # not JSON, or unreadable: nothing is written
+        click.echo(f"{feed}: cannot be read as an Open Referral UK JSON feed ({exc}); nothing was imported.",
+                   err=True)
+        raise SystemExit(2)
+    result = oruk.import_services(records, knowledge.categories, source=source,
                                   today=date.today(), owner=owner, default_nations=list(nations) or None,
                                   feed_name=feed.name)
     for problem in result.problems:

@@ -56,3 +56,13 @@ def test_search_with_an_unknown_postcode_says_so(editor):
 def test_preview_a_service_as_an_sms(editor):
     result = CliRunner().invoke(app, ["knowledge", "preview", "macmillan_support_line", "--channel", "sms"])
     assert result.exit_code == 0 and "0808 808 00 00" in result.output and "SMS part" in result.output
+
+
+def test_import_of_a_file_that_is_not_json_says_so_and_writes_nothing(editor, tmp_path):
+    feed = tmp_path / "broken.json"
+    feed.write_text("{not json")
+    target = editor / "services" / "local-broken.yml"
+    result = CliRunner().invoke(app, ["directory", "import", str(feed), "--into", str(target),
+                                      "--source", "https://x.example/oruk"])
+    assert result.exit_code == 2 and "cannot be read as an Open Referral UK JSON feed" in result.output
+    assert not target.exists()
