@@ -3,47 +3,22 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support import servers
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def signpost(tmp_path_factory, trained_model):
-    rasa_port, actions_port = free_port(), free_port()
-    env = dict(os.environ, SIGNPOST_RASA_PORT=str(rasa_port), SIGNPOST_ACTIONS_PORT=str(actions_port),
-               SIGNPOST_TRACKER_DB=str(tmp_path_factory.mktemp("e2e") / "tracker.db"), PYTHONUNBUFFERED="1")
-    log = (tmp_path_factory.mktemp("logs") / "run.log").open("w+")
-    process = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 400
-    while time.monotonic() < deadline:
-        log.flush()
-        if "Signpost is running" in Path(log.name).read_text():
-            break
-        if process.poll() is not None:
-            pytest.fail("run.py exited early:\n" + Path(log.name).read_text()[-5000:])
-        time.sleep(1)
-    else:
-        process.kill()
-        pytest.fail("Signpost did not start in time:\n" + Path(log.name).read_text()[-5000:])
-    yield {"base": f"http://127.0.0.1:{rasa_port}", "process": process, "log": log, "actions_port": actions_port}
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
+    server = servers.start(tmp_path_factory.mktemp("e2e"))
+    yield {"base": server.base, "process": server.process, "actions_port": server.actions_port}
+    server.stop()
 
 
 def say(base: str, sender: str, message: str) -> list[dict]:
