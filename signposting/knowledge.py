@@ -36,6 +36,11 @@ FILES: dict[str, str] = {
     "ended_schemes.yml": "ended_schemes.schema.json",
     "postcode_areas.yml": "postcode_areas.schema.json",
     "wording.yml": "wording.schema.json",
+    # the full needs check-in and social care explained (issue 9)
+    "social_care.yml": "social_care.schema.json",
+    "journey.yml": "journey.schema.json",
+    "concerns.yml": "concerns.schema.json",
+    "young_carers.yml": "young_carers.schema.json",
 }
 SERVICES_DIR = "services"  # every *.yml in it is a services file (services.schema.json)
 WARN_DAYS = 30
@@ -55,6 +60,11 @@ REQUIRED_WORDING = (
     "services_no_more", "services_ask_postcode", "services_unknown_postcode", "benefits_intro",
     "benefits_not_understood", "benefits_guide", "benefits_likely", "benefits_possibly", "benefits_unlikely",
     "benefits_depends_on", "benefits_adviser", "dont_know",
+    "delete_confirm", "delete_yes", "delete_no", "delete_kept", "handoff_consent", "handoff_preview_empty",
+    "handoff_yes", "handoff_no", "handoff_not_understood", "handoff_queued", "handoff_not_shared", "handoff_closed",
+    "callback_yes", "callback_no", "callback_time", "callback_morning", "callback_afternoon", "callback_any_time",
+    "callback_how", "callback_call", "callback_text", "callback_phone", "callback_phone_again", "callback_done",
+    "callback_declined", "handoff_unavailable", "handoff_after_checkin",
 )
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -179,6 +189,10 @@ class Knowledge:
     services: dict[str, dict] = field(default_factory=dict)       # by id; each has "_file" and "_line"
     warnings: tuple[Problem, ...] = field(default=())
     loaded_from: str = ""
+    social_care: dict = field(default_factory=dict)   # social_care.yml (see signposting/social_care.py)
+    journey: dict = field(default_factory=dict)       # journey.yml (see signposting/journey.py)
+    concerns: dict = field(default_factory=dict)      # concerns.yml
+    young_carers: dict = field(default_factory=dict)  # young_carers.yml
 
     def helpline(self, helpline_id: str) -> dict:
         return self.helplines[helpline_id]
@@ -444,6 +458,7 @@ def check(folder: Path | None = None, today: date | None = None) -> tuple[list[P
     problems += directory.problems
     problems += _benefits_problems(folder, today)
     problems += _safety_problems(folder)
+    problems += _care_problems(docs, directory.services, categories, topics)
     problems.sort(key=lambda p: (p.file, p.line, p.field))
     if any(p.severity == "error" for p in problems):
         return problems, None
@@ -459,6 +474,8 @@ def check(folder: Path | None = None, today: date | None = None) -> tuple[list[P
         services=directory.services,
         warnings=tuple(p for p in problems if p.severity == "warning"),
         loaded_from=str(folder),
+        social_care=docs["social_care.yml"][0], journey=docs["journey.yml"][0],
+        concerns=docs["concerns.yml"][0], young_carers=docs["young_carers.yml"][0],
     )
     return problems, knowledge
 
@@ -579,6 +596,19 @@ def _service_reference_problems(rel: str, lines: _Lines, where: tuple, service: 
                                     f"unknown postcode area '{area}'; use the letters at the start of a postcode, "
                                     "as listed in postcode_areas.yml (e.g. G for Glasgow)"))
     return problems
+
+
+def _care_problems(docs: Mapping[str, tuple[Any, _Lines]], services: Mapping[str, dict], categories: Any,
+                  topics: Any) -> list[Problem]:
+    """Social care, journey, concerns and young carers files point at services, topics and areas that exist."""
+    from signposting import journey, social_care
+
+    category_ids = {c.get("id") for c in (categories or {}).get("categories") or [] if isinstance(c, dict)}
+    intents = {t.get("intent") for t in (topics or {}).get("topics") or [] if isinstance(t, dict)}
+    found = journey.reference_problems({rel: data for rel, (data, _) in docs.items()}, services, intents)
+    found["social_care.yml"] = social_care.reference_problems(docs["social_care.yml"][0], services, category_ids)
+    return [Problem(rel, docs[rel][1].line(path), _path_str(path), message, *severity)
+            for rel, items in found.items() for path, message, *severity in items]
 
 
 def _benefits_problems(folder: Path, today: date) -> list[Problem]:

@@ -339,6 +339,8 @@ def normalise_phone(raw: str) -> str:
 
 
 def _check_uk_digits(raw: str, digits: str) -> None:
+    if len(digits) == 8 and digits.startswith("0800"):  # the old 8-digit freephone lines, e.g. Childline 0800 1111
+        return
     if digits.startswith("0"):
         if len(digits) not in (10, 11) or digits[1] not in "1235789":
             raise ValueError(f"'{raw}' is not UK-shaped: a UK number starting 01, 02, 03, 05, 07, 08 or 09 "

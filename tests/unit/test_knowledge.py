@@ -188,3 +188,68 @@ def test_a_retired_service_is_kept_but_never_active(knowledge_copy):
     assert knowledge is not None
     assert "macmillan_support_line" in knowledge.services
     assert "macmillan_support_line" not in {s["id"] for s in knowledge.active_services()}
+
+
+# ---- the full needs check-in and social care files (issue 9): a broken edit names file, line and field
+
+
+def test_the_new_files_are_loaded(knowledge):
+    assert {t["id"] for t in knowledge.social_care["topics"]} >= {"needs_assessment", "complaints"}
+    assert len(knowledge.journey["stages"]) == 9 and len(knowledge.concerns["areas"]) == 7
+    assert "childline" in knowledge.young_carers["nations"]["wales"]["services"]
+
+
+def test_every_broken_edit_in_the_new_files_is_reported_at_once_with_file_line_and_field(knowledge_copy):
+    import re
+
+    care, journey = knowledge_copy / "social_care.yml", knowledge_copy / "journey.yml"
+    young, concerns = knowledge_copy / "young_carers.yml", knowledge_copy / "concerns.yml"
+    _edit(care, "\n      wales:\n", "\n      wale:\n")  # the first topic's Welsh answer, misspelt
+    _edit(care, "It's free. Under the Care Act 2014,", "It's free. " + "Really free. " * 30 + "Under the Care Act 2014,")
+    _edit(journey, "      - service: cruk_nurses\n", "      - service: cruk_nurse\n")
+    _edit(young, "\n  caring_role_ending:\n", "\n  caring_role_endng:\n")
+    _edit(young, "{service_phone:childline}", "{service_phone:childlne}")
+    _edit(concerns, "    label: {patient: Getting about, carer: Getting about}\n    roles: [patient, carer]\n",
+          "    label: {patient: Getting about, carer: Getting about}\n    roles: [patient, carer, young_carer]\n")
+    _edit(concerns, "    clinical: true\n", "    clinical: false\n")  # physical effects, unhooked from the team
+    errors = _messages(knowledge_copy)
+    expected = [
+        f"social_care.yml:{_line_of(care, '      wale:')}: topics[0].answers.wale: unknown field 'wale'",
+        "topics[0].answers.wales: 'wales' is a required property",
+        "topics[0].answers.england.text: ",  # too long for a text message
+        f"journey.yml:{_line_of(journey, 'service: cruk_nurse')}: stages[0].signposts[1].service: unknown service "
+        "'cruk_nurse'; use an id from services/*.yml",
+        f"young_carers.yml:{_line_of(young, 'caring_role_endng:')}: stages.caring_role_endng: 'caring_role_endng' "
+        "is not a stage in journey.yml",
+        "no young carer's version of journey stage 'caring_role_ending'",
+        f"young_carers.yml:{_line_of(young, 'help_now:') + 1}: messages.help_now.text: placeholder names unknown "
+        "service 'childlne'",
+        f"concerns.yml:{_line_of(concerns, 'label: {patient: Getting about')}: areas[1].label: area 'getting_about' "
+        "is offered to young_carer but has no label.young_carer; add it",
+        f"concerns.yml:{_line_of(concerns, 'clinical: false')}: areas[0].clinical: ",
+    ]
+    for wanted in expected:
+        assert any(wanted in e for e in errors), (wanted, errors)
+    assert all(re.match(r"^[a-z_/]+\.yml:\d+: \S+: ", e) for e in errors), errors
+
+
+def test_a_retired_service_that_a_stage_points_to_is_a_warning_and_is_not_shown(knowledge_copy):
+    from signposting import journey
+
+    path = knowledge_copy / "services" / "national.yml"
+    text = path.read_text()
+    start = text.index("  - id: cruk_nurses")
+    path.write_text(text[:start] + text[start:].replace("    status: active\n", "    status: defunct\n", 1))
+    problems, knowledge = kb.check(knowledge_copy)
+    assert knowledge is not None, [str(p) for p in problems if p.severity == "error"]
+    assert any(p.severity == "warning" and p.file == "journey.yml" and "service 'cruk_nurses' is defunct" in p.message
+               for p in problems)
+    shown = [s.id for s in journey.prompts_for("waiting_for_tests", "patient", "england", knowledge).signposts]
+    assert "cruk_nurses" not in shown and "macmillan_support_line" in shown
+
+
+def test_cli_check_lists_a_broken_new_file(knowledge_copy):
+    _edit(knowledge_copy / "journey.yml", "    under_supported: true\n", "    under_supported: yes please\n")
+    result = CliRunner().invoke(app, ["knowledge", "check", "--folder", str(knowledge_copy)])
+    assert result.exit_code == 1
+    assert "journey.yml:" in result.stderr and "stages[0].under_supported" in result.stderr
