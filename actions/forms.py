@@ -82,6 +82,8 @@ class ValidateAssessmentForm(_OpeningQuestions, FormValidationAction):
         self, slot: str, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[Text, Any]:
         settings = knowledge().assessment
+        if entity(tracker, "score") is None and latest_intent(tracker)[0] == "skip_question":
+            return {slot: assessment.SKIPPED}  # the Skip button's payload has no words to parse
         picked = entity(tracker, "score")
         text = str(picked) if picked is not None else ("" if is_payload(slot_value) else str(slot_value or ""))
         answer = assessment.parse_score(text, settings)

@@ -8,18 +8,24 @@ TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET) and register the webhook once wi
 setWebhook, passing the same ``secret_token``. Without them the server still starts and the webhook
 answers 503: nothing calls Telegram at start-up.
 
-The person is known to Rasa only as ``tg-`` plus a salted hash of the chat id (salt:
-SIGNPOST_ID_SALT); the raw chat id and names are never logged. Text is sent as plain text. If a
-turn fails or the bot would say nothing, the person still gets a helpline number: never silence.
+The person is known to Rasa only as ``tg-`` plus the chat id encrypted with SIGNPOST_SECRET_KEY
+(``channels/identity.py``: stable, unreadable, and ``channels/outbound.py`` can still write to the
+chat later); the raw chat id and names are never logged. Text is sent as plain text. If a turn
+fails or the bot would say nothing, the person still gets a helpline number: never silence.
+
+Several instances can serve one bot: the short ids of long button payloads and the update ids
+already handled live in SQL (``channels/state.py``), so a button sent by one instance works on
+another, and a replayed or retried update (same ``update_id``) gets its 200 but no second turn.
+Photos, voice notes, stickers and files without a caption get a polite "I can only read text".
+The Bot API address is ``base_url`` in credentials.yml, else TELEGRAM_API_BASE (tests point it
+at a local fake), else Telegram's own.
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import os
-import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Set, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -27,43 +33,31 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import identity, rest
+from channels import state as channel_state
+from channels.telegram_api import DEFAULT_BASE_URL, api_base, inline_markup  # noqa: F401 (re-exported)
 from channels.webchat import MAX_MESSAGE_CHARS, never_silent
+from signposting import sms
 from signposting.telegram_render import PayloadStore, render_telegram
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.telegram.org/bot"
-DEFAULT_SALT = "signpost-telegram-v1"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
+# Defaults; editors can override each by adding its key to knowledge/wording.yml (see signposting/sms.py).
 ONLY_TEXT = "Sorry, I can only read text messages. Please type your question and I'll do my best to help."
 EMPTY_TEXT = "Please type a message, for example \"money worries\" or \"talk to someone\"."
 EXPIRED_BUTTON = "Sorry, that button has expired. Please type your question, or say \"menu\"."
-
-# python-telegram-bot logs every request's parameters (chat ids, text) at DEBUG, and httpx logs
-# each URL, which contains the bot token, at INFO: keep both out of the logs.
-logging.getLogger("telegram").setLevel(logging.INFO)
-
-
-class _RedactToken(logging.Filter):
-    PATTERN = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/bot" in message:
-            record.msg, record.args = self.PATTERN.sub("/bot<token>", message), ()
-        return True
-
-
-_httpx_logger = logging.getLogger("httpx")
-if not any(isinstance(f, _RedactToken) for f in _httpx_logger.filters):
-    _httpx_logger.addFilter(_RedactToken())
+WORDING_KEYS = {"only_text": "channel_only_text", "empty": "channel_empty",
+                "expired": "channel_button_expired"}
 
 
 def sender_id(chat_id: Any, salt: Optional[str] = None) -> str:
-    """'tg-' plus 16 hex characters: stable per chat, never the chat id itself."""
-    salt = salt if salt is not None else os.environ.get("SIGNPOST_ID_SALT", DEFAULT_SALT)
-    return "tg-" + hashlib.sha256(f"{chat_id}{salt}".encode("utf-8")).hexdigest()[:16]
+    """'tg-' plus the encrypted chat id: stable per chat, never the chat id itself.
+
+    ``salt`` is ignored: it belonged to the old one-way hash and is kept so existing callers work.
+    """
+    return identity.sender_for("tg", str(chat_id))
 
 
 class TelegramInput(InputChannel):
@@ -79,18 +73,35 @@ class TelegramInput(InputChannel):
         return cls(
             access_token=credentials.get("access_token") or os.environ.get("TELEGRAM_BOT_TOKEN"),
             webhook_secret=credentials.get("webhook_secret") or os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
-            base_url=credentials.get("base_url") or os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_BASE_URL,
+            base_url=api_base(credentials.get("base_url")),
         )
 
     def __init__(self, access_token: Optional[str] = None, webhook_secret: Optional[str] = None,
-                 base_url: str = DEFAULT_BASE_URL, store: Optional[PayloadStore] = None) -> None:
+                 base_url: str = DEFAULT_BASE_URL, store: Optional[PayloadStore] = None,
+                 state: Optional[channel_state.ChannelState] = None) -> None:
         self.access_token = str(access_token) if access_token else None
         self.webhook_secret = str(webhook_secret) if webhook_secret else None
         self.base_url = base_url or DEFAULT_BASE_URL
-        self.store = store or PayloadStore()
+        self._store = store
+        self._state = state
         self._bot: Any = None
         self._tasks: Set["asyncio.Task[None]"] = set()
         self._tails: Dict[str, "asyncio.Task[None]"] = {}  # the latest turn per chat, to keep order
+
+    @property
+    def state(self) -> channel_state.ChannelState:
+        """The shared channel state: the one given, else the database in DATABASE_URL."""
+        return self._state or channel_state.default()
+
+    @property
+    def store(self) -> PayloadStore:
+        """Long button payloads by short id: the store given, else SQL shared by every instance."""
+        return self._store or channel_state.SqlPayloadStore(self.state)
+
+    @property
+    def replay_channel(self) -> str:
+        """Update ids are per bot: 'telegram:<bot id>' (the token's first part, not secret)."""
+        return "telegram:" + (self.access_token or "").split(":", 1)[0][:20]
 
     @property
     def configured(self) -> bool:
@@ -138,6 +149,12 @@ class TelegramInput(InputChannel):
                 update = Update.de_json(data, self.bot())
             except Exception:
                 return response.json({"error": "not a valid Telegram Update"}, status=400)
+            try:
+                if not self.state.first_time(self.replay_channel, str(data["update_id"])):
+                    logger.info("Ignored a repeated Telegram update")
+                    return response.text("ok")
+            except Exception as exc:  # answering twice beats never answering
+                logger.error("Could not check Telegram update for a replay: %s", type(exc).__name__)
             self._schedule(update, on_new_message)
             return response.text("ok")
 
@@ -149,7 +166,11 @@ class TelegramInput(InputChannel):
         chat_id = _chat_id(update)
         if chat_id is None:  # edited messages, membership changes, ...: nothing to answer
             return
-        sender = sender_id(chat_id)
+        try:
+            sender = sender_id(chat_id)
+        except ValueError:  # not a chat id Telegram would send
+            logger.warning("Ignored a Telegram update with an impossible chat id")
+            return
         previous = self._tails.get(sender)
 
         async def run() -> None:
@@ -181,7 +202,7 @@ class TelegramInput(InputChannel):
                 logger.warning("answerCallbackQuery failed for %s: %s", sender, type(exc).__name__)
             payload = self.store.resolve(query.data) if query.data else None
             if not payload:
-                await self._send(chat_id, sender, [{"text": EXPIRED_BUTTON}])
+                await self._send(chat_id, sender, [{"text": sms.wording(WORDING_KEYS["expired"], EXPIRED_BUTTON)}])
                 return
             await self._turn(payload, chat_id, sender, on_new_message)
             return
@@ -189,36 +210,44 @@ class TelegramInput(InputChannel):
         message = update.message
         if message is None:
             return
-        if message.text is None:  # photo, voice, document, sticker, location, ...
-            await self._send(chat_id, sender, [{"text": ONLY_TEXT}])
+        words = message.text if message.text is not None else message.caption  # a captioned photo: its words
+        if words is None:  # photo, voice, document, sticker, location, ... with no words
+            await self._send(chat_id, sender, [{"text": sms.wording(WORDING_KEYS["only_text"], ONLY_TEXT)}])
             return
-        text = message.text.strip()
+        text = words.strip()
         if not text:
-            await self._send(chat_id, sender, [{"text": EMPTY_TEXT}])
+            await self._send(chat_id, sender, [{"text": sms.wording(WORDING_KEYS["empty"], EMPTY_TEXT)}])
             return
-        await self._turn(_command(text)[:MAX_MESSAGE_CHARS], chat_id, sender, on_new_message)
+        notes = []
+        if len(text) > MAX_MESSAGE_CHARS:
+            logger.info("Trimmed a %d-character message from %s", len(text), sender)
+            text = text[:MAX_MESSAGE_CHARS]
+            notes.append({"text": sms.trimmed_text()})
+        await self._turn(_command(text), chat_id, sender, on_new_message, notes)
 
     async def _turn(self, text: str, chat_id: int, sender: str,
-                    on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+                    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                    notes: Optional[list] = None) -> None:
         collector = CollectingOutputChannel()
-        try:
-            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
-        except Exception as exc:  # a failed turn still gets an answer
-            logger.error("Telegram turn failed for %s: %s", sender, type(exc).__name__)
-        await self._send(chat_id, sender, never_silent(collector.messages))
+        # within the time limit, and never silent: the crisis answer, or a helpline number (quiet while staff hold it)
+        await rest.answer_within(on_new_message, UserMessage(text, collector, sender, input_channel=self.name()))
+        replies = (notes or []) + collector.messages
+        if replies:
+            await self._send(chat_id, sender, replies)
 
     async def _send(self, chat_id: int, sender: str, replies: list) -> None:
-        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+        from channels.outbound import OutboundError, send_telegram
 
-        for params in render_telegram(replies, self.store):
-            markup = None
-            if "reply_markup" in params:
-                markup = InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["callback_data"])
-                                                for b in row] for row in params["reply_markup"]["inline_keyboard"]])
-            try:
-                await self.bot().send_message(chat_id=chat_id, text=params["text"], reply_markup=markup)
-            except Exception as exc:
-                logger.warning("sendMessage failed for %s: %s", sender, type(exc).__name__)
+        try:
+            messages = render_telegram(replies, self.store)
+        except Exception as exc:  # e.g. the state store is down: still say something, with a number to call
+            logger.error("Rendering for %s failed: %s", sender, type(exc).__name__)
+            messages = render_telegram(never_silent([]), PayloadStore())
+        for n, params in enumerate(messages):
+            try:  # one retry after a 5xx, a timeout or a network failure
+                await send_telegram(self.bot(), chat_id, params, sender, sent=n, total=len(messages))
+            except OutboundError as exc:
+                logger.warning("sendMessage failed for %s: %s", sender, exc)
                 return  # later parts would read out of order
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:

@@ -1,8 +1,8 @@
 """Train the Rasa model only when its inputs changed.
 
-Inputs: config.yml, the domain and custom NLU components under bot/ (run-time settings
-bot/endpoints.yml and bot/credentials.yml are left out: changing them needs no retraining),
-and everything under data/. Their SHA-256 fingerprint is stored beside the model in
+Inputs: config.yml, the domain (bot/domain/) and the custom NLU components (bot/components/),
+and everything under data/. Run-time settings elsewhere in bot/ (endpoints, credentials, logging,
+tracker and lock stores) are left out: changing them needs no retraining. Their SHA-256 fingerprint is stored beside the model in
 models/signpost.fingerprint; a matching fingerprint and an existing model mean "up to date".
 
 Usage: python scripts/train_if_stale.py [--force]
@@ -20,19 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
 MODEL = MODELS / "signpost.tar.gz"
 FINGERPRINT = MODELS / "signpost.fingerprint"
-RUNTIME_ONLY = {"endpoints.yml", "credentials.yml"}
 
 
 def training_inputs() -> list[Path]:
     """Every file whose change needs a new model, in a stable order."""
     files = [ROOT / "config.yml"]
-    for folder in (ROOT / "bot", ROOT / "data"):
+    for folder in (ROOT / "bot" / "domain", ROOT / "bot" / "components", ROOT / "data"):
         for path in sorted(folder.rglob("*")):
-            if not path.is_file() or "__pycache__" in path.parts:
-                continue
-            if path.parent == ROOT / "bot" and path.name in RUNTIME_ONLY:
-                continue
-            files.append(path)
+            if path.is_file() and "__pycache__" not in path.parts:
+                files.append(path)
     return files
 
 

@@ -292,5 +292,8 @@ def main() -> None:
     app()
 
 
+# Command groups kept in modules of their own: they import `app` from here, so they are imported last.
+from signposting import cli_privacy  # noqa: E402,F401  (`privacy delete|purge`)
+
 if __name__ == "__main__":
     main()

@@ -64,7 +64,8 @@ REQUIRED_WORDING = (
     "handoff_yes", "handoff_no", "handoff_not_understood", "handoff_queued", "handoff_not_shared", "handoff_closed",
     "callback_yes", "callback_no", "callback_time", "callback_morning", "callback_afternoon", "callback_any_time",
     "callback_how", "callback_call", "callback_text", "callback_phone", "callback_phone_again", "callback_done",
-    "callback_declined", "handoff_unavailable", "handoff_after_checkin",
+    "callback_declined", "handoff_unavailable", "handoff_after_checkin", "channel_only_text", "channel_empty",
+    "channel_empty_sms", "channel_trimmed", "channel_stopped", "channel_button_expired",
 )
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 

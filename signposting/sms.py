@@ -3,11 +3,15 @@
 Pure text handling, no Rasa or Sanic: the Twilio channel (``channels/twilio_sms.py``) uses it.
 
 * Buttons become numbered options ("Reply 1 for Money worries"); "1", "one" or "1." sent back
-  maps to the button's payload (:func:`resolve_reply`).
+  maps to the button's payload (:func:`resolve_reply`); typed words stay words.
+  Buttons titled with numbers (a 0 to 10 score) are answered by those numbers ("Reply a number
+  from 0 to 10"), and the others are numbered after them ("Reply 11 for Skip").
 * Text is split at sentence boundaries into at most ``max_segments`` messages, each a single SMS
   segment: 160 GSM-7 characters, or 70 UTF-16 units when any character needs UCS-2 (emoji,
   Arabic, Urdu, curly quotes...). URLs are never split. If there is more, the last message
   ends with "Reply MORE for the rest." and the remainder is kept for the next "MORE".
+* A crisis answer is never held back: when the person's message is a crisis, the channel asks
+  for the first reply whole (``keep_whole``), up to CRISIS_MAX_SEGMENTS texts.
 * Keywords: STOP and the other opt-out words (Twilio handles opt-out itself; we send nothing),
   START, HELP.
 """
@@ -26,15 +30,18 @@ GSM7_SINGLE, GSM7_PART = 160, 153  # one message; each part of a concatenated me
 UCS2_SINGLE, UCS2_PART = 70, 67
 
 MORE_SUFFIX = "Reply MORE for the rest."
+CRISIS_MAX_SEGMENTS = 8  # a crisis answer is sent whole, up to this many one-segment texts
 MORE_WORDS = frozenset({"more", "more please", "next"})
 STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})  # Twilio's opt-out words
 START_WORDS = frozenset({"start", "unstop"})
 HELP_WORDS = frozenset({"help", "info"})
 NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12,
 }
+_INTEGER_TITLE = re.compile(r"^\d{1,3}$")
 _NUMBERED = re.compile(r"^\s*(?:#|no\.?\s*|number\s+|option\s+)?(\d{1,2}|[a-z]+)\s*[.)!]?\s*$", re.IGNORECASE)
+_LIST_MARK = re.compile(r"^\(?\d{1,3}[.)]$")
 _SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
 _URL = re.compile(r"^\(?(https?://|www\.)\S+$", re.IGNORECASE)
 
@@ -82,6 +89,18 @@ def _hard_split(word: str, room: Callable[[str], bool]) -> list[str]:
     return pieces
 
 
+def _sentences(line: str) -> list[str]:
+    """A line's sentences; a list number ("1.", "12.") stays with the words it numbers."""
+    pieces = [p for p in _SENTENCE_END.split(line) if p]
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and _LIST_MARK.match(merged[-1]):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return merged
+
+
 def _units_of(text: str) -> list[tuple[str, str]]:
     """(separator, chunk) pairs: whole sentences where they fit, else words, else pieces of a word."""
     units: list[tuple[str, str]] = []
@@ -90,7 +109,7 @@ def _units_of(text: str) -> list[tuple[str, str]]:
         if not line:
             continue
         line_sep = "\n"
-        for sentence in _SENTENCE_END.split(line):
+        for sentence in _sentences(line):
             if not sentence:
                 continue
             if fits(sentence):
@@ -168,42 +187,103 @@ def split_text(text: str, max_segments: int = 3) -> tuple[list[str], str | None]
 
 
 # --------------------------------------------------------------------------- replies
+def _integer_title(title: str) -> int | None:
+    """The number a button's title is ("0" to "999"), or None: such buttons are answered by that number."""
+    title = title.strip()
+    return int(title) if _INTEGER_TITLE.match(title) else None
+
+
+def _number_line(numbers: list[int]) -> str:
+    """'Reply a number from 0 to 10' for a run, else 'Reply 1, 3 or 5'."""
+    if len(numbers) >= 3 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"Reply a number from {numbers[0]} to {numbers[-1]}"
+    words = [str(n) for n in numbers]
+    return "Reply " + (", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0])
+
+
 def reply_text(replies: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
     """All the bot's replies as one text with numbered options, and the options in order."""
+    parts, options = _reply_parts(replies)
+    return "\n".join(parts), options
+
+
+def _reply_parts(replies: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, str]]]:
+    """Each reply as text with its options' lines, and all the options in order.
+
+    Each option is {"title", "payload", "reply"}: "reply" is the number that picks it. Buttons
+    whose titles are numbers (a 0 to 10 score) are picked by that number, so "6" means 6 and not
+    the sixth button; the other buttons are numbered after the highest of them, so no number
+    means two things.
+    """
+    buttons_of = [[b for b in reply.get("buttons") or [] if b.get("title")] for reply in replies]
+    titled = [_integer_title(str(b["title"])) for buttons in buttons_of for b in buttons]
+    taken = {n for n in titled if n is not None}
+    next_number = max(taken) + 1 if taken else 1
     parts, options = [], []
-    for reply in replies:
+    for reply, buttons in zip(replies, buttons_of):
         text = (reply.get("text") or "").strip()
         if not text and reply.get("image"):
             text = str(reply["image"])
         lines = [text] if text else []
-        for button in reply.get("buttons") or []:
-            title, payload = button.get("title"), button.get("payload")
-            if not title:
-                continue
-            options.append({"title": str(title), "payload": str(payload if payload is not None else title)})
-            lines.append(f"Reply {len(options)} for {title}")
+        numbers: list[int] = []
+        named: list[str] = []
+        for button in buttons:
+            title, payload = str(button["title"]), button.get("payload")
+            option = {"title": title, "payload": str(payload if payload is not None else title)}
+            number = _integer_title(title)
+            if number is not None and str(number) not in {o["reply"] for o in options}:
+                numbers.append(number)
+            else:
+                number, next_number = next_number, next_number + 1
+                named.append(f"Reply {number} for {title}")
+            options.append({**option, "reply": str(number)})
+        if numbers:
+            lines.append(_number_line(numbers))
+        lines.extend(named)
         if lines:
             parts.append("\n".join(lines))
-    return "\n".join(parts), options
+    return parts, options
 
 
 def render_sms(
-    replies: list[dict[str, Any]], max_segments: int = 3
+    replies: list[dict[str, Any]], max_segments: int = 3, keep_whole: int = 0
 ) -> tuple[list[str], list[dict[str, str]], str | None]:
-    """Rasa's replies as (messages to send now, numbered options in order, remainder for "MORE" or None)."""
-    text, options = reply_text(replies)
-    bodies, rest = split_text(text, max(1, max_segments))
+    """Rasa's replies as (messages to send now, numbered options in order, remainder for "MORE" or None).
+
+    ``keep_whole``: the first that many replies are never held back for MORE, even past
+    ``max_segments`` (up to CRISIS_MAX_SEGMENTS). The channel asks for this when the person's
+    message is a crisis: every number in the crisis answer must arrive without a MORE.
+    """
+    parts, options = _reply_parts(replies)
+    text = "\n".join(parts)
+    limit = max(1, max_segments)
+    if keep_whole > 0 and parts:
+        head = "\n".join(parts[:keep_whole])
+        needed = len(split_text(head, CRISIS_MAX_SEGMENTS)[0]) + (1 if len(parts) > keep_whole else 0)
+        limit = min(max(limit, needed), CRISIS_MAX_SEGMENTS)
+    bodies, rest = split_text(text, limit)
     return bodies, options, rest
 
 
 def resolve_reply(text: str, options: list[dict[str, Any]]) -> str:
-    """ "2", " 2 ", "2.", "two" -> the second option's payload; anything else unchanged."""
+    """ "2", " 2 ", "2.", "two" -> the payload of the option that number picks; anything else unchanged.
+
+    Words are never matched to a button's title: typed words go to the bot as words, exactly as
+    on the web chat and Telegram, so every channel understands the same message the same way.
+    """
+    if not options:
+        return text
     match = _NUMBERED.match(text or "")
-    if match and options:
+    if match:
         token = match.group(1).lower()
         number = int(token) if token.isdigit() else NUMBER_WORDS.get(token)
-        if number is not None and 1 <= number <= len(options):
-            return str(options[number - 1]["payload"])
+        if number is not None:
+            if any("reply" in o for o in options):
+                for option in options:
+                    if option.get("reply") == str(number):
+                        return str(option["payload"])
+            elif 1 <= number <= len(options):  # options remembered before they carried their number
+                return str(options[number - 1]["payload"])
     return text
 
 
@@ -246,6 +326,41 @@ def start_text() -> str:
     return "Welcome to Signpost. Tell me in a few words what's worrying you, or reply HELP."
 
 
+# What the channels say about the message itself (not an answer). The words are in knowledge/wording.yml
+# (required keys); these defaults are used only if the knowledge files cannot be read at all.
 EMPTY_TEXT = "Send me a few words about what's worrying you, for example: money worries. Reply HELP for help."
 MEDIA_TEXT = ("Sorry, I can only read text, not pictures, voice notes or files. "
               "Please type your message in words.")
+TRIMMED_TEXT = "Your message was very long, so I've read the first part of it."
+STOPPED_TEXT = "OK, you won't get any more messages from Signpost. Send START if you'd like to talk again."
+WORDING_KEYS = {"empty": "channel_empty_sms", "media": "channel_only_text", "trimmed": "channel_trimmed",
+                "stopped": "channel_stopped"}
+
+
+def wording(key: str, default: str) -> str:
+    """A channel message from knowledge/wording.yml; the built-in default only if knowledge is unreadable."""
+    try:
+        from signposting import knowledge as kb
+
+        current = kb.current()
+        if key in current.wording:
+            return current.say(key)
+    except Exception:  # knowledge unavailable: the default still says something useful
+        pass
+    return default
+
+
+def empty_text() -> str:
+    return wording(WORDING_KEYS["empty"], EMPTY_TEXT)
+
+
+def media_text() -> str:
+    return wording(WORDING_KEYS["media"], MEDIA_TEXT)
+
+
+def trimmed_text() -> str:
+    return wording(WORDING_KEYS["trimmed"], TRIMMED_TEXT)
+
+
+def stopped_text() -> str:
+    return wording(WORDING_KEYS["stopped"], STOPPED_TEXT)

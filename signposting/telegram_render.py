@@ -6,7 +6,7 @@
   Length is measured in UTF-16 code units, as Telegram counts, which is never less than Python's.
 * Buttons become an inline keyboard, one button per row, on the last part of the message.
   Telegram allows at most 64 bytes of ``callback_data``: a longer payload is kept in a
-  :class:`PayloadStore` and the button carries a short id (``p:<8 hex>``) instead.
+  :class:`PayloadStore` and the button carries a short id (``p:<16 hex>``) instead.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from typing import Any
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
 BUTTONS_ONLY_TEXT = "Please choose:"
-_ID = re.compile(r"^p:[0-9a-f]{8}$")
+ID_HEX = 16
+_ID = re.compile(r"^p:[0-9a-f]{16}$")
 
 # from the widest to the narrowest boundary; each keeps its separator with the piece before it
 _BOUNDARIES = (
@@ -39,6 +40,9 @@ class PayloadStore:
 
     The id is derived from the payload, so the same button always gets the same id. When full,
     the least recently used payload is forgotten (a very old button then says it has expired).
+    The running bot uses ``channels.state.SqlPayloadStore``, which keeps the map in SQL (so any
+    instance can answer the button) by overriding :meth:`save` and :meth:`load`; this one is for
+    previews and tests.
     """
 
     def __init__(self, capacity: int = 5000):
@@ -48,12 +52,22 @@ class PayloadStore:
     def __len__(self) -> int:
         return len(self._payloads)
 
-    def put(self, payload: str) -> str:
-        key = "p:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:8]
+    def save(self, key: str, payload: str) -> None:
         self._payloads[key] = payload
         self._payloads.move_to_end(key)
         while len(self._payloads) > self.capacity:
             self._payloads.popitem(last=False)
+
+    def load(self, key: str) -> str | None:
+        payload = self._payloads.get(key)
+        if payload is not None:
+            self._payloads.move_to_end(key)
+        return payload
+
+    def put(self, payload: str) -> str:
+        """Remember a payload; returns its short id."""
+        key = payload_id(payload)
+        self.save(key, payload)
         return key
 
     def callback_data(self, payload: str) -> str:
@@ -65,11 +79,13 @@ class PayloadStore:
     def resolve(self, data: str) -> str | None:
         """The payload for a button's callback_data; None for an id this store no longer knows."""
         if _ID.match(data):
-            payload = self._payloads.get(data)
-            if payload is not None:
-                self._payloads.move_to_end(data)
-            return payload
+            return self.load(data)
         return data
+
+
+def payload_id(payload: str) -> str:
+    """'p:' and 16 hex digits of the payload's SHA-256: short, stable, and collision-free in practice."""
+    return "p:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:ID_HEX]
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:

@@ -1,7 +1,8 @@
 """The Telegram connector on a loopback Sanic server, against a fake Bot API server on 127.0.0.1.
 
-The fake records every Bot API call (method name and parameters) and answers like Telegram; a
-stand-in for Rasa's message handler records each UserMessage and replies with canned messages.
+The fake (tests/support/fake_telegram.py) records every Bot API call (method name and parameters)
+and answers like Telegram; a stand-in for Rasa's message handler records each UserMessage and
+replies with canned messages. Each test has its own channel-state database and a fixed key.
 """
 from __future__ import annotations
 
@@ -9,87 +10,42 @@ import itertools
 import json
 import logging
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
 from sanic import Sanic
 
-from channels.telegram import EMPTY_TEXT, EXPIRED_BUTTON, ONLY_TEXT, SECRET_HEADER, TelegramInput, sender_id
+from channels import identity
+from channels import state as channel_state
+from channels.telegram import SECRET_HEADER, TelegramInput, sender_id
+from signposting import knowledge as kb
+from signposting import sms
+from tests.support.fake_telegram import TOKEN, FakeBotApi
 
 pytestmark = pytest.mark.asyncio
 
 _names = itertools.count()
+_update_ids = itertools.count(1000)
 Sanic.test_mode = True
 
-TOKEN = "123456789:AAFakeTokenForTests_abcdefghij"
+TEST_KEY = "9U5OZZ9i42xN31jxr6WBORMusBT8lteCNnb-PWU-CQPxDPI7htObmXSs_S9ZjyqRTJpR88V2mSy7oFnKfIXALQ"  # tests only
 SECRET = "s3cret-Webhook_token"
 CHAT = 918273645
 NAME = "Zebedee"
 
 
-class FakeBotApi:
-    """A tiny Telegram Bot API: POST /bot<token>/<method>, answers {"ok": true, "result": ...}."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    params = json.loads(body or "{}")
-                else:
-                    params = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-                prefix, _, method = self.path.rpartition("/")
-                if prefix != f"/bot{TOKEN}":
-                    return self._answer(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-                api.calls.append((method, params))
-                result: object = True
-                if method == "sendMessage":
-                    result = {"message_id": len(api.calls), "date": 1700000000, "text": params["text"],
-                              "chat": {"id": int(params["chat_id"]), "type": "private"}}
-                self._answer(200, {"ok": True, "result": result})
-
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/bot"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def sent(self) -> list[dict]:
-        """Each sendMessage's parameters, reply_markup decoded."""
-        out = []
-        for method, params in self.calls:
-            if method == "sendMessage":
-                params = dict(params)
-                if "reply_markup" in params:
-                    params["reply_markup"] = json.loads(params["reply_markup"])
-                out.append(params)
-        return out
-
-    def methods(self) -> list[str]:
-        return [m for m, _ in self.calls]
+@pytest.fixture(autouse=True)
+def own_state(tmp_path, monkeypatch):
+    """A fresh channel-state database and a fixed conversation-id key for each test."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'channels.db'}")
+    monkeypatch.setenv("SIGNPOST_SECRET_KEY", TEST_KEY)
+    return channel_state.default()
 
 
 @pytest.fixture()
 def api():
-    fake = FakeBotApi()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    with FakeBotApi() as fake:
+        yield fake
 
 
 class Rasa:
@@ -133,7 +89,7 @@ class Conversation:
         self.handler, self.api = handler, api
         self.channel = TelegramInput(**{"access_token": TOKEN, "webhook_secret": SECRET,
                                         "base_url": api.base_url, **kwargs})
-        self.ids = itertools.count(1000)
+        self.ids = _update_ids  # Telegram numbers one bot's updates in one sequence
 
     async def __aenter__(self) -> "Conversation":
         self.server, self.base = await _serve(self.handler, self.channel)
@@ -144,10 +100,12 @@ class Conversation:
         await self.client.aclose()
         await self.server.close()
 
-    async def post(self, update: dict | None = None, secret: str | None = SECRET, content: bytes | None = None):
+    async def post(self, update: dict | None = None, secret: str | None = SECRET, content: bytes | None = None,
+                   update_id: int | None = None):
         headers = {SECRET_HEADER: secret} if secret is not None else {}
         if content is None:
-            content = json.dumps({"update_id": next(self.ids), **(update or {})}).encode()
+            update_id = next(self.ids) if update_id is None else update_id
+            content = json.dumps({"update_id": update_id, **(update or {})}).encode()
         response = await self.client.post(self.base + "/webhook", content=content,
                                           headers={"Content-Type": "application/json", **headers})
         await self.channel.drain()
@@ -181,7 +139,8 @@ async def test_text_goes_to_rasa_and_replies_come_back_as_plain_text_with_a_keyb
     [user_message] = rasa.messages
     assert user_message.text == "hi there" and user_message.input_channel == "telegram"
     assert user_message.sender_id == sender_id(CHAT) and user_message.sender_id.startswith("tg-")
-    assert len(user_message.sender_id) == 19 and str(CHAT) not in user_message.sender_id
+    assert len(user_message.sender_id) <= 128 and str(CHAT) not in user_message.sender_id
+    assert identity.address_of(user_message.sender_id) == ("tg", str(CHAT))  # reachable later
     assert api.methods() == ["sendMessage", "sendMessage"]  # no getMe: the bot is never initialised
     assert api.sent() == [
         {"chat_id": str(CHAT), "text": "Hello, I'm Signpost. <b>not html</b> *not markdown*"},
@@ -206,13 +165,28 @@ async def test_a_long_payload_button_round_trips_through_its_short_id(api):
     assert api.methods() == ["sendMessage", "answerCallbackQuery", "sendMessage"]
 
 
+async def test_a_long_payload_button_sent_by_one_instance_works_on_another(api, tmp_path):
+    """Behind a load balancer the button press may reach another instance than the one that sent it."""
+    shared = f"sqlite:///{tmp_path / 'shared.db'}"
+    long_payload = '/inform{"choice":"adp_daily_living","nation":"scotland","note":"longer than 64 bytes"}'
+    rasa = Rasa({"text": "Which benefit?", "buttons": [{"title": "ADP", "payload": long_payload}]})
+    async with Conversation(rasa, api, state=channel_state.ChannelState(shared)) as one:
+        await one.post(message("benefits"), update_id=1)
+    data = api.sent()[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    async with Conversation(rasa, api, state=channel_state.ChannelState(shared)) as two:
+        await two.post(callback(data), update_id=2)
+        replay = await two.post(callback(data), update_id=2)  # the same update again: no second turn
+    assert data.startswith("p:") and len(data.encode()) <= 64
+    assert [m.text for m in rasa.messages] == ["benefits", long_payload] and replay.status_code == 200
+
+
 async def test_an_expired_button_is_answered_without_rasa(api):
     rasa = Rasa({"text": "unused"})
     async with Conversation(rasa, api) as chat:
-        reply = await chat.post(callback("p:0badc0de"))
+        reply = await chat.post(callback("p:0badc0de0badc0de"))
     assert reply.status_code == 200 and rasa.messages == []
     assert api.calls[0] == ("answerCallbackQuery", {"callback_query_id": "cbq-42"})
-    assert api.sent() == [{"chat_id": str(CHAT), "text": EXPIRED_BUTTON}]
+    assert api.sent() == [{"chat_id": str(CHAT), "text": kb.current().say("channel_button_expired")}]
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", SECRET + "x", SECRET.upper()])
@@ -230,6 +204,19 @@ async def test_malformed_json_or_not_an_update_is_400(api, content):
     async with Conversation(rasa, api) as chat:
         reply = await chat.post(content=content)
     assert reply.status_code == 400 and rasa.messages == [] and api.calls == []
+
+
+async def test_a_barrage_of_bad_requests_leaves_the_server_answering(api):
+    rasa = Echo()
+    async with Conversation(rasa, api) as chat:
+        statuses = [(await chat.post(content=content)).status_code for content in (
+            b"", b"\xff\xfe", b"null", b"{" * 5000, json.dumps({"update_id": 1, "message": "x" * 20000}).encode(),
+            json.dumps({"update_id": True}).encode())]
+        statuses.append((await chat.post(message("hi"), secret="forged")).status_code)
+        good = await chat.post(message("still there?"))
+    assert all(status in (400, 403) for status in statuses), statuses
+    assert good.status_code == 200 and [m.text for m in rasa.messages] == ["still there?"]
+    assert api.sent() == [{"chat_id": str(CHAT), "text": "you said: still there?"}]
 
 
 async def test_without_token_or_secret_the_webhook_says_503_and_health_says_unconfigured(api, monkeypatch):
@@ -254,6 +241,8 @@ async def test_credentials_fall_back_to_the_environment(monkeypatch):
     monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:9/bot")
     from_env = TelegramInput.from_credentials({})
     assert (from_env.access_token, from_env.webhook_secret, from_env.base_url) == (TOKEN, SECRET, "http://127.0.0.1:9/bot")
+    monkeypatch.setenv("TELEGRAM_API_BASE", "http://127.0.0.1:10/bot")  # the name outbound.py reads too
+    assert TelegramInput.from_credentials({}).base_url == "http://127.0.0.1:10/bot"
     given = TelegramInput.from_credentials({"access_token": "1:x", "webhook_secret": "y", "base_url": "http://h/bot"})
     assert (given.access_token, given.webhook_secret, given.base_url) == ("1:x", "y", "http://h/bot")
     assert given.configured and TelegramInput.name() == "telegram"
@@ -271,17 +260,48 @@ async def test_photos_voice_documents_and_stickers_get_only_read_text(api, kind)
     async with Conversation(rasa, api) as chat:
         reply = await chat.post(message(**kind))
     assert reply.status_code == 200 and rasa.messages == []
-    assert api.sent() == [{"chat_id": str(CHAT), "text": ONLY_TEXT}] and "only read text" in ONLY_TEXT
+    assert api.sent() == [{"chat_id": str(CHAT), "text": kb.current().say("channel_only_text")}] and "only read text" in kb.current().say("channel_only_text")
 
 
-async def test_empty_text_gets_a_prompt_and_very_long_text_is_trimmed(api):
+async def test_empty_text_gets_a_prompt_and_very_long_text_is_trimmed_with_a_note(api):
     rasa = Echo()
     async with Conversation(rasa, api) as chat:
         await chat.post(message("   "))
         await chat.post(message("x" * 20000))
-    assert api.sent()[0] == {"chat_id": str(CHAT), "text": EMPTY_TEXT}
+    assert api.sent()[0] == {"chat_id": str(CHAT), "text": kb.current().say("channel_empty")}
     assert [len(m.text) for m in rasa.messages] == [5000]
-    assert [m["text"] for m in api.sent()[1:]] == ["you said:", "x" * 4096, "x" * 904]  # 4,096 at most
+    assert [m["text"] for m in api.sent()[1:]] == [sms.trimmed_text(), "you said:", "x" * 4096, "x" * 904]
+
+
+async def test_a_photo_with_a_caption_is_answered_from_the_caption(api):
+    rasa = Echo()
+    photo = [{"file_id": "f1", "file_unique_id": "u1", "width": 90, "height": 90}]
+    async with Conversation(rasa, api) as chat:
+        await chat.post(message(photo=photo, caption="what does this letter mean"))
+    assert [m.text for m in rasa.messages] == ["what does this letter mean"]
+
+
+async def test_a_replayed_update_is_answered_200_but_gets_no_second_turn(api):
+    rasa = Echo()
+    async with Conversation(rasa, api) as chat:
+        first = await chat.post(message("hello"), update_id=555)
+        replay = await chat.post(message("hello"), update_id=555)
+        forged = await chat.post(message("hello"), update_id=556, secret="guessed")
+    assert first.status_code == replay.status_code == 200 and forged.status_code == 403
+    assert len(rasa.messages) == 1 and len(api.sent()) == 1
+
+
+async def test_edited_messages_and_membership_changes_are_acknowledged_quietly(api):
+    rasa = Echo()
+    person = {"id": CHAT, "is_bot": False, "first_name": NAME}
+    edited = {"edited_message": {"message_id": 7, "date": 1700000000, "edit_date": 1700000100, "text": "hi",
+                                 "chat": {"id": CHAT, "type": "private"}, "from": person}}
+    blocked = {"my_chat_member": {"chat": {"id": CHAT, "type": "private"}, "from": person, "date": 1700000000,
+                                  "old_chat_member": {"status": "member", "user": person},
+                                  "new_chat_member": {"status": "kicked", "until_date": 0, "user": person}}}
+    async with Conversation(rasa, api) as chat:
+        replies = [await chat.post(edited), await chat.post(blocked)]
+    assert [r.status_code for r in replies] == [200, 200] and rasa.messages == [] and api.calls == []
 
 
 async def test_start_greets_and_typed_commands_cannot_name_an_intent(api):
@@ -305,7 +325,7 @@ async def test_a_reply_over_4096_characters_is_split_into_parts(api):
 
 
 async def test_emoji_and_right_to_left_text_survive_both_ways(api):
-    text = "مرحبا، أحتاج مساعدة 👋🏽 שלום 🏴󠁧󠁢󠁳󠁣󠁴󠁿 ❤️‍🩹"
+    text = "مرحبا، أحتاج مساعدة 👋🏽 שלום 🏴󠁧󠁢󠁳󠁣󠁴󠁿 ❤️‍🩹 مجھے مدد چاہیے"  # Arabic, Hebrew, Urdu, joined emoji
     rasa = Echo()
     async with Conversation(rasa, api) as chat:
         await chat.post(message(text))
@@ -339,9 +359,16 @@ async def test_sending_failures_are_logged_without_personal_data(caplog):
     caplog.set_level(logging.DEBUG)
     rasa = Echo()
     dead = FakeBotApi()
-    dead.server.shutdown()
-    dead.server.server_close()  # nothing listens there any more
+    dead.close()  # nothing listens there any more
     async with Conversation(rasa, dead) as chat:
         reply = await chat.post(message("hello"))
     assert reply.status_code == 200 and rasa.messages
     assert "sendMessage failed" in caplog.text and str(CHAT) not in caplog.text and TOKEN not in caplog.text
+
+
+async def test_an_answer_that_telegram_fails_with_a_5xx_is_sent_again_once(api):
+    rasa = Echo()
+    api.fail_next = [502]
+    async with Conversation(rasa, api) as chat:
+        await chat.post(message("hello"))
+    assert api.sent() == [{"chat_id": str(CHAT), "text": "you said: hello"}]

@@ -33,7 +33,7 @@ def test_gsm7_and_segments():
 def test_short_reply_with_buttons_becomes_numbered_options():
     bodies, options, rest = render_sms([{"text": "What would help?", "buttons": BUTTONS[:2]}])
     assert bodies == ["What would help?\nReply 1 for Money worries\nReply 2 for Talk to a person"]
-    assert options == BUTTONS[:2] and rest is None
+    assert options == [{**b, "reply": str(n)} for n, b in enumerate(BUTTONS[:2], start=1)] and rest is None
 
 
 def test_options_are_numbered_across_replies():
@@ -98,9 +98,84 @@ def test_resolve_reply_without_options_passes_through():
     assert resolve_reply("1", []) == "1"
 
 
+SCORES = [{"title": str(n), "payload": f'/inform{{"score":"{n}"}}'} for n in range(11)] + [
+    {"title": "Skip", "payload": "/skip_question"}]
+
+
+def test_score_buttons_are_answered_by_the_score_itself_not_by_position():
+    bodies, options, _ = render_sms([{"text": "(1 of 5) How much? 0 means none, 10 a great deal.", "buttons": SCORES}])
+    assert bodies == ["(1 of 5) How much? 0 means none, 10 a great deal.\nReply a number from 0 to 10\nReply 11 for Skip"]
+    assert resolve_reply("6", options) == '/inform{"score":"6"}' and resolve_reply("0", options) == '/inform{"score":"0"}'
+    assert resolve_reply("ten", options) == '/inform{"score":"10"}' and resolve_reply("11", options) == "/skip_question"
+    assert resolve_reply("12", options) == "12"
+    assert resolve_reply("skip", options) == "skip"  # words stay words, as on every other channel
+
+
+def test_other_buttons_in_the_same_turn_never_share_a_number_with_a_score():
+    _, options, _ = render_sms([{"text": "Call Samaritans on 116 123.", "buttons": [
+        {"title": "Talk to a person", "payload": "/request_human"}]}, {"text": "(2 of 5) How much?", "buttons": SCORES}])
+    replies = [o["reply"] for o in options]
+    assert len(set(replies)) == len(replies)
+    assert resolve_reply("1", options) == '/inform{"score":"1"}' and resolve_reply("11", options) == "/request_human"
+    assert resolve_reply("talk to a person", options) == "talk to a person"
+
+
+def test_options_remembered_without_their_numbers_still_work_by_position():
+    assert resolve_reply("2", BUTTONS) == "/request_human"
+
+
 def test_keywords(knowledge):
     assert sms.keyword("STOP") == "stop" and sms.keyword(" unsubscribe ") == "stop"
     assert sms.keyword("Start") == "start" and sms.keyword("help") == "help" and sms.keyword("MORE") == "more"
     assert sms.keyword("stop worrying about money") is None
     help_text = sms.help_text()
     assert knowledge.helplines["macmillan_support_line"]["phone"] in help_text and "STOP" in help_text
+
+
+def test_one_word_numbers_and_digits_pick_the_same_option():
+    for reply in ("1", "one", "One.", "#1", "option 1", "number one"):
+        assert resolve_reply(reply, BUTTONS) == "/ask_financial_support", reply
+
+
+def test_what_the_channels_say_about_a_message_has_defaults():
+    assert "only read text" in sms.media_text() and sms.empty_text() and sms.trimmed_text()
+    assert "START" in sms.stopped_text()
+    for text in (sms.media_text(), sms.empty_text(), sms.trimmed_text(), sms.stopped_text()):
+        assert all(_one_segment(b) for b in render_sms([{"text": text}])[0])  # each fits in SMS segments
+
+
+def test_editors_can_reword_what_the_channels_say(knowledge_copy, monkeypatch):
+    wording = knowledge_copy / "wording.yml"
+    text = wording.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("  channel_only_text:"))
+    wording.write_text(text.replace(line, "  channel_only_text: I can only read words, sorry. Please type your question."))
+    monkeypatch.setenv("SIGNPOST_KNOWLEDGE_DIR", str(knowledge_copy))
+    assert sms.media_text() == "I can only read words, sorry. Please type your question."
+
+
+def test_a_crisis_answer_is_sent_whole_and_only_what_follows_waits_for_more():
+    from signposting import safety
+
+    crisis = safety.crisis_reply("suicide_self_harm", "england")
+    question = {"text": "How old are you? A rough age is fine.", "buttons": [
+        {"title": "Under 16", "payload": "/a"}, {"title": "16 to 65", "payload": "/b"}]}
+    replies = [{"text": crisis, "buttons": [{"title": "Talk to a person", "payload": "/request_human"}]}, question]
+    capped, _, _ = render_sms(replies)
+    whole, options, rest = render_sms(replies, keep_whole=1)
+    assert len(capped) == 3
+    sent = " ".join(b.replace("\n" + sms.MORE_SUFFIX, "") for b in whole)
+    assert "116 123" in sent and "999" in sent and all(_one_segment(b) for b in whole)
+    assert " ".join(crisis.split()) in " ".join(sent.split())  # every word of the crisis answer, now
+    assert 3 < len(whole) <= sms.CRISIS_MAX_SEGMENTS
+    assert render_sms([{"text": "Short."}], keep_whole=1)[0] == ["Short."]
+
+
+def test_a_numbered_list_keeps_each_number_with_its_item():
+    text = "Services that could help:\n\n" + "\n\n".join(
+        f"{n}. Service number {n}: 0141 000 000{n} (9am to 5pm, Monday to Friday)\nWhy: local to you; open now."
+        for n in range(1, 4))
+    bodies, _, rest = render_sms([{"text": text}], max_segments=10)
+    assert rest is None and all(_one_segment(b) for b in bodies)
+    for n in range(1, 4):
+        assert any(f"{n}. Service number {n}:" in b for b in bodies)
+    assert not any(b.rstrip().endswith(("1.", "2.", "3.")) for b in bodies)

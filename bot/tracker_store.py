@@ -1,0 +1,169 @@
+"""Signpost's tracker store: Rasa's SQL store that never writes identifiers and honours "delete my data".
+
+Use it by name in an endpoints file, with the same settings as Rasa's ``SQL`` store::
+
+    tracker_store:
+      type: bot.tracker_store.SignpostTrackerStore
+      dialect: sqlite            # or postgresql, with host/port/username/password
+      db: .rasa/tracker.db       # or, instead of dialect/db: url: postgresql://...
+
+What it changes, and why here:
+
+1. **Redaction before writing.** Each new event is written with identifiers removed
+   (signposting/redact.py): what the person typed (``text``, ``parse_data.text``, entity
+   values), channel ``metadata``, and slot values (free text such as "what matters most"
+   and full postcodes, which become their outward code). Signpost's own messages are
+   written with only the identifiers *the person* typed in this conversation removed (an
+   echo of their words), so helpline numbers and service addresses stay readable for staff.
+   The tracker used during the turn is not touched: an action in this turn still sees a
+   phone number someone gave for a callback. Events sent to an event broker are redacted
+   the same way.
+2. **"Delete my data".** When the events being saved include ``action_delete_my_data``
+   (see :attr:`SignpostTrackerStore.delete_actions`), the store deletes every stored row for
+   that conversation, and everything registered with signposting.privacy (the handoff queue,
+   channel state), instead of writing the turn. Rasa writes only the events after those already
+   stored, counted per session, so rows deleted from outside during a turn would all be written
+   back; doing it in ``save`` means nothing comes back. The next message starts a new, empty
+   conversation.
+3. **Deleted from outside.** A tracker loaded before a deletion made elsewhere (the staff
+   CLI) is not written back (signposting.privacy tombstones).
+
+Creating the store also makes the Rasa server redact every log record (bot/log_redaction.py).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Text
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from bot import log_redaction
+from signposting import privacy
+from signposting.redact import find, redact_data
+
+logger = logging.getLogger(__name__)
+
+DELETE_ACTIONS: FrozenSet[str] = frozenset({"action_delete_my_data"})
+
+
+def _register_channel_state() -> None:
+    """Let "delete my data" reach what the channels keep (channels/state.py), if that module exists."""
+    try:
+        from channels import state
+    except ImportError:
+        return
+    forget = getattr(state, "forget", None)
+    if callable(forget):
+        privacy.register_deleter("channel state", lambda sender_id, requested_by: int(forget(sender_id) or 0))
+
+
+def user_identifiers(events: Iterable[Dict[str, Any]]) -> Dict[str, str]:
+    """Every identifier the person typed in these serialised events, as typed -> its placeholder."""
+    found: Dict[str, str] = {}
+    for data in events:
+        if data.get("event") == "user":
+            entities = (data.get("parse_data") or {}).get("entities") or []
+            texts = [data.get("text") or ""] + [str(e.get("value")) for e in entities if isinstance(e, dict)]
+        elif data.get("event") == "slot" and isinstance(data.get("value"), str):
+            texts = [data["value"]]
+        else:
+            continue
+        for text in texts:
+            for item in find(text):
+                if item.text.strip():
+                    found[item.text] = item.replacement
+    return found
+
+
+def _remove(value: Any, secrets: Mapping[str, str]) -> Any:
+    """``value`` (text, or dicts/lists of it) with each of the person's own identifiers replaced."""
+    if isinstance(value, str):
+        for secret in sorted(secrets, key=len, reverse=True):
+            if secret in value:
+                value = value.replace(secret, secrets[secret])
+        return value
+    if isinstance(value, dict):
+        return {k: _remove(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_remove(v, secrets) for v in value]
+    return value
+
+
+def redact_event(data: Dict[str, Any], secrets: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    """A copy of one serialised Rasa event with identifiers removed (see the module docstring).
+
+    ``secrets``: the person's own identifiers (from :func:`user_identifiers`), removed from
+    Signpost's messages; Signpost's messages are otherwise kept as they were sent.
+    """
+    kind = data.get("event")
+    out = dict(data)
+    if kind == "user":  # text, parse_data (its text, entity values, metadata), metadata: all of it
+        out = {k: (v if k in ("event", "timestamp", "input_channel", "message_id") else redact_data(v))
+               for k, v in data.items()}
+    elif kind == "slot":
+        out["value"] = redact_data(data.get("value"))
+    elif kind == "bot" and secrets:
+        out["text"] = _remove(data.get("text"), secrets)
+        out["data"] = _remove(data.get("data"), secrets)
+    return out
+
+
+class SignpostTrackerStore(SQLTrackerStore):
+    """Rasa's SQLTrackerStore, redacting what it writes and deleting on "delete my data"."""
+
+    delete_actions: FrozenSet[str] = DELETE_ACTIONS
+
+    def __init__(self, domain: Optional[Domain] = None, dialect: Text = "sqlite", host: Optional[Text] = None,
+                 port: Optional[int] = None, db: Text = "rasa.db", username: Text = None, password: Text = None,
+                 event_broker: Optional[EventBroker] = None, login_db: Optional[Text] = None,
+                 query: Optional[Dict] = None, **kwargs: Dict[Text, Any]) -> None:
+        log_redaction.install()
+        super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
+                         **kwargs)
+        _register_channel_state()
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Write this turn's events, redacted; or, after "delete my data", delete the conversation."""
+        with self.session_scope() as session:
+            new_events: List[Event] = list(self._additional_events(session, tracker))
+        if any(isinstance(e, ActionExecuted) and e.action_name in self.delete_actions for e in new_events):
+            report = privacy.delete_conversation(tracker.sender_id, self.engine, requested_by="person")
+            logger.info("Delete my data: conversation removed (%s)", report.describe())
+            return
+        forgotten = privacy.forgotten_at(self.engine, tracker.sender_id)
+        if forgotten is not None and tracker.events and (tracker.events[0].timestamp or 0) <= forgotten:
+            logger.info("Not saving a turn of a conversation deleted while it was running")
+            return
+        await self.stream_events(tracker)
+        secrets = user_identifiers(e.as_dict() for e in tracker.events)
+        with self.session_scope() as session:
+            for event in new_events:
+                data = redact_event(event.as_dict(), secrets)
+                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+                session.add(self.SQLEvent(
+                    sender_id=tracker.sender_id,
+                    type_name=event.type_name,
+                    timestamp=data.get("timestamp"),
+                    intent_name=intent,
+                    action_name=data.get("name"),
+                    data=json.dumps(data),
+                ))
+            session.commit()
+        logger.debug("Tracker %s stored (redacted)", tracker.sender_id)
+
+    async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Event], sender_id: Text) -> None:
+        """Publish new events to the broker, redacted like the stored ones."""
+        secrets = user_identifiers(e.as_dict() for e in new_events)
+        for event in new_events:
+            body = {"sender_id": sender_id}
+            body.update(redact_event(event.as_dict(), secrets))
+            event_broker.publish(body)
+
+
+__all__ = ["SignpostTrackerStore", "redact_event", "user_identifiers", "DELETE_ACTIONS"]
