@@ -48,7 +48,8 @@ knowledge-check: setup ## Validate every knowledge file (what CI runs)
 validate: setup ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --domain bot/domain --data data --config config.yml --fail-on-warnings
 
-test: train ## The whole test pyramid: unit, actions, channels, conversations, end-to-end
+test: train ## The whole test pyramid: unit, actions, channels, conversations, end-to-end, browser
+	scripts/browser-deps.sh
 	$(PY) -m signposting knowledge check
 	$(PY) -m pytest
 

@@ -82,12 +82,25 @@ def find_services(dispatcher: CollectingDispatcher, tracker: Tracker, ask: finde
                                                                      say_if_none=True)
 
 
+def _last_action(tracker: Tracker) -> str | None:
+    """The bot's last action before the person's latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") not in ("action_listen", None):
+            return event.get("name")
+    return None
+
+
 class ActionGreet(Action):
     def name(self) -> Text:
         return "action_greet"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=knowledge().say("greet_again" if tracker.get_slot("role") else "greet"))
+        from signposting import privacy
+
+        if tracker.get_slot("role"):
+            dispatcher.utter_message(text=knowledge().say("greet_again"))
+        else:
+            dispatcher.utter_message(text=knowledge().say("greet", retention_days=privacy.retention_days()))
         return []
 
 
@@ -101,6 +114,9 @@ class ActionReply(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         intent, _ = latest_intent(tracker)
+        if intent == "deny" and _last_action(tracker) == "action_confirm_delete":
+            dispatcher.utter_message(text=knowledge().say("delete_kept"))
+            return []
         dispatcher.utter_message(text=knowledge().say(self.REPLIES.get(intent or "", "no_problem")))
         return []
 

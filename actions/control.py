@@ -1,4 +1,4 @@
-"""What a person can always say: stop, start again, go back, delete my data."""
+"""What a person can always say: stop, start again, go back (delete my data: actions/handoff.py)."""
 from __future__ import annotations
 
 from typing import List, Text
@@ -62,12 +62,3 @@ class ActionGoBack(Action):
             return []
         dispatcher.utter_message(text=knowledge().say("go_back"))
         return [SlotSet(previous[-1], None), SlotSet("requested_slot", None)]
-
-
-class ActionDeleteMyData(Action):
-    def name(self) -> Text:
-        return "action_delete_my_data"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=knowledge().say("delete_done"))
-        return [ActiveLoop(None), AllSlotsReset()]

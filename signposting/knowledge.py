@@ -65,7 +65,8 @@ REQUIRED_WORDING = (
     "callback_yes", "callback_no", "callback_time", "callback_morning", "callback_afternoon", "callback_any_time",
     "callback_how", "callback_call", "callback_text", "callback_phone", "callback_phone_again", "callback_done",
     "callback_declined", "handoff_unavailable", "handoff_after_checkin", "channel_only_text", "channel_empty",
-    "channel_empty_sms", "channel_trimmed", "channel_stopped", "channel_button_expired",
+    "channel_empty_sms", "channel_trimmed", "channel_stopped", "channel_button_expired", "handoff_staff_joined",
+    "handoff_staff_left",
 )
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 

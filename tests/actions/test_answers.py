@@ -81,7 +81,9 @@ def test_stop_closes_the_form(dispatcher):
 
 
 def test_start_again_and_delete_clear_everything(dispatcher):
-    for action in (control.ActionStartAgain(), control.ActionDeleteMyData()):
+    from actions.handoff import ActionDeleteMyData
+
+    for action in (control.ActionStartAgain(), ActionDeleteMyData()):
         assert AllSlotsReset() in action.run(dispatcher, make_tracker(), DOMAIN)
 
 

@@ -99,7 +99,7 @@ def test_web_chat_page_and_bad_requests(signpost):
     assert httpx.post(f"{base}/webhooks/webchat/webhook", content=b"{not json", timeout=10).status_code == 400
     empty = httpx.post(f"{base}/webhooks/webchat/webhook", json={"sender": "x", "message": "  "}, timeout=10)
     assert empty.status_code == 400
-    ok = httpx.post(f"{base}/webhooks/webchat/webhook", json={"sender": "web-1", "message": "hello"}, timeout=60)
+    ok = httpx.post(f"{base}/webhooks/webchat/webhook", json={"sender": "web-" + "0" * 32, "message": "hello"}, timeout=60)
     assert ok.status_code == 200 and ok.json()
 
 
