@@ -1,32 +1,42 @@
 """Deterministic crisis screen: the first thing every message meets, on every channel.
 
-Pure Python (PyYAML only; no Rasa, no spaCy) so it is fast, testable and can run
-before NLU. The lead wraps it in a Rasa NLU component; this module knows nothing
-about Rasa.
+No Rasa here; the NLU component in bot/components wraps it. The matching engine is spaCy's
+rule-based ``Matcher`` (and ``PhraseMatcher`` for plain word sequences) over a blank English
+pipeline, ``spacy.blank("en")``: no trained model, nothing to download. spaCy is imported when
+the first screen is built, so ``crisis_reply`` and the rest of the core stay light.
 
 Pipeline for ``SafetyScreen.screen(text)``:
 
-1. **Normalise** (``SafetyScreen.normalise``): unify quotes, strip accents, lower
-   case, expand contractions ("can't" -> "cannot", "I'm" -> "i am"), turn
-   "37,8" into "37.8", split into word / number / punctuation tokens, collapse
-   letters repeated 3+ times to 2 ("sooooo" -> "soo"), then map text-speak and
-   misspellings from the ``spellings`` table in patterns.yml ("wanna" -> "want to",
-   "sucidal" -> "suicidal", "kemo" -> "chemo", "temp" -> "temperature").
-2. **Match** on a "skeleton" of the tokens in which every run of a repeated letter
-   is one letter, so "kil myself", "killl myself" and "kill myself" are the same.
-   Phrases come from patterns.yml, written in a small language (documented at the
-   top of that file): ``...`` is a gap of a few words, ``(a|b)`` alternatives,
-   ``(a)?`` optional, ``word*`` a prefix, ``@list`` a named word list, ``#`` a
-   number, ``$`` the end of a sentence.
-3. **Reject** a match that overlaps an exclusion (look-alike) phrase, or that has a
-   negation cue ("not", "never", "no") a few words before it in the same clause,
-   unless that cue is part of a pseudo-negation ("not sure", "can't stop").
-   Gaps never swallow a negation word.
-4. **Kinds** are tried in the order they appear in patterns.yml; the first kind
-   with a valid match wins. ``treatment_red_flag`` also fires when treatment
-   context (chemo, immunotherapy, radiotherapy, "neutropenic", ...) appears with
-   a symptom phrase or with a body temperature >= 37.5 C / < 36 C
-   (>= 99.5 F / < 96.8 F); room and weather temperatures are ignored.
+1. **Normalise** the text: unify quotes, strip accents, lower case, expand contractions
+   ("can't" -> "cannot", "I'm" -> "i am"), turn "37,8" into "37.8", cut letters repeated 3+
+   times to 2 ("sooooo" -> "soo"), keep only letters, digits and ``. , ; : ! ? ° £ $ €``, then
+   rewrite words from the ``spellings`` table of patterns.yml ("wanna" -> "want to",
+   "sucidal" -> "suicidal", "kemo" -> "chemo", "temp" -> "temperature"). Grammar lives here,
+   vocabulary in the file that editors own.
+2. **Tokenise** with the pipeline's tokenizer: words, numbers and symbols ("38.2°c" -> 38.2 ° c,
+   "die.i" -> die . i), plus one end-of-message token so that "end of sentence" is something
+   a pattern can match.
+3. **Lexeme attributes** carry the tolerance, computed once per word by the vocabulary: ``NORM``
+   is the word's *skeleton*, every run of a repeated letter as one letter, so "kil", "kill" and
+   "killl" are the same word (and "." stands for . ! ? and the end of the message); ``PREFIX``
+   is the ``word*`` prefix from patterns.yml that the word starts with ("killing" -> "kil").
+4. **Match**: every phrase of patterns.yml, written in the small language documented at the
+   top of that file, is compiled into spaCy token patterns: ``(a|b)`` is a set of words (``IN``)
+   or several patterns, ``(a)?`` an optional token (``"OP": "?"``), ``...`` up to ``max_gap``
+   optional tokens that are neither punctuation nor a negation word, ``word*`` a ``PREFIX``
+   value, ``@list`` the list's entries, ``#`` a number, ``$`` the end-of-sentence token.
+   Phrases that come down to a few plain word sequences go to one ``PhraseMatcher``; the rest
+   go to ``Matcher`` objects, grouped by an *anchor* token every match must contain (a rare
+   word such as "kill*", not "i"), each called only where its anchor occurs. Every match of
+   every phrase is found, not only the leftmost.
+5. **Reject** a match that overlaps a match of an exclusion (look-alike) phrase, or that has a
+   negation cue ("not", "never", "no") in the few words before it in the same clause, unless
+   that cue is part of a pseudo-negation ("not sure", "can't stop"). Gaps never swallow a
+   negation word.
+6. **Kinds** are tried in the order they appear in patterns.yml; the first kind with a valid
+   match wins. ``treatment_red_flag`` also fires when treatment context (chemo, immunotherapy,
+   radiotherapy, "neutropenic", ...) appears with a symptom phrase or with a body temperature
+   >= 37.5 C / < 36 C (>= 99.5 F / < 96.8 F); room and weather temperatures are ignored.
 
 ``crisis_reply(kind, nation)`` builds the answer from knowledge/safety/crisis.yml,
 where every phone number is a sourced, dated item referenced by id.
@@ -34,15 +44,21 @@ where every phone number is a sourced, dated item referenced by id.
 
 from __future__ import annotations
 
-import bisect
+import copy
+import hashlib
 import re
+import sys
+import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import Enum
-from functools import lru_cache
+from functools import lru_cache, partial
+from itertools import product
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -82,7 +98,7 @@ class ScreenResult:
 
 
 # --------------------------------------------------------------------------------------
-# Normalisation
+# Normalisation (before spaCy sees the text)
 # --------------------------------------------------------------------------------------
 
 _QUOTES = str.maketrans(
@@ -121,7 +137,7 @@ _CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?<![\d.,])(\d{2,3}),(\d)(?!\d)", r"\1.\2"),  # "37,8" -> "37.8"; "1,000" untouched
     )
 )
-_TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+|[°£$€]|[.,;:!?]")
+_DROPPED = re.compile(r"[^a-z\d°£$€.,;:!?]+")  # what the screen does not read: a word break
 _RUN3 = re.compile(r"([a-z])\1{2,}")
 _RUN2 = re.compile(r"([a-z])\1+")
 _PUNCT = frozenset(".,;:!?")
@@ -143,53 +159,302 @@ def _skeleton(token: str) -> str:
     return _RUN2.sub(r"\1", token)
 
 
+# --------------------------------------------------------------------------------------
+# spaCy: the pipeline, its vocabulary's attributes, and the matchers
+# --------------------------------------------------------------------------------------
+
+_END = "¶"  # the end-of-message token (normalisation drops this character from messages)
+_SENT_END = "."  # the NORM of . ! ? and of _END, so "$" is a single token value
+_SENT_END_TOKENS = frozenset(".!?" + _END)
+# A whole number, a whole word or one symbol at the start of a chunk, when more follows. spaCy
+# peels these off one at a time; (?=(...))\1 makes each alternative atomic, so "38.50" stays one.
+_TOKEN_THEN_MORE = re.compile(r"^(?:(?=(\d+(?:\.\d+)?))\1|(?=([a-z]+))\2|[^a-z\d])(?=.)")
+_TOKENIZER = "signpost_crisis_screen_tokenizer.v1"
+_NUMBER = r"\d+(?:\.\d+)?"
+_LETTERS = re.compile(r"[a-z]*")
+_PHRASE_LIMIT = 12  # plain word sequences per pattern beyond which it goes to a Matcher, not the PhraseMatcher
+# The vocabulary keeps every word it has seen; past this many strings the screen starts a fresh
+# one (spaCy's advice for long-running processes), so memory stays bounded.
+_VOCAB_LIMIT = 100_000
+_IMPORT_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _spacy() -> ModuleType:
+    """spaCy, imported on first use, with the screen's tokenizer registered.
+
+    thinc, spaCy's machine-learning layer, imports TensorFlow when it can: seconds and hundreds
+    of megabytes in a process that has not loaded it (the action server, the CLI, the tests).
+    The screen uses no machine learning, so TensorFlow is hidden for that one import; thinc then
+    records it as absent, and nothing in Signpost uses thinc's TensorFlow bridge. In a process
+    that has already loaded TensorFlow (the Rasa server) spaCy is imported as usual.
+    """
+    with _IMPORT_LOCK:
+        hide = "tensorflow" not in sys.modules and "thinc" not in sys.modules
+        if hide:
+            sys.modules["tensorflow"] = None  # type: ignore[assignment]  # `import tensorflow` fails at once
+        try:
+            import spacy
+            from spacy.tokenizer import Tokenizer
+        finally:
+            if hide:
+                del sys.modules["tensorflow"]
+
+    @spacy.registry.tokenizers(_TOKENIZER)
+    def make_tokenizer() -> Callable[[Any], Any]:
+        def create(nlp: Any) -> Any:
+            # No special cases: contractions and text-speak are handled above and in `spellings`.
+            return Tokenizer(nlp.vocab, rules={}, prefix_search=_TOKEN_THEN_MORE.search)
+
+        return create
+
+    return spacy
+
+
+def _norm(word: str) -> str:
+    """NORM of a word: its skeleton; "." for anything that ends a sentence."""
+    return _SENT_END if word in _SENT_END_TOKENS else _skeleton(word)
+
+
+def _prefix_of(prefixes: tuple[str, ...], word: str) -> str:
+    """PREFIX of a word: the longest ``word*`` prefix of the patterns it starts with, or ''."""
+    skel = _skeleton(word)
+    for p in prefixes:
+        if skel.startswith(p) and _LETTERS.fullmatch(skel, len(p)):
+            return p
+    return ""
+
+
+_Pattern = list[dict[str, Any]]
+_Anchor = tuple[str, str]  # a value of an anchor token: ("NORM", word), ("PREFIX", prefix) or ("NUMBER", "#")
+
+
 @dataclass(frozen=True)
-class _Text:
-    """A normalised message: display tokens, their skeletons, and the skeleton string we match on."""
+class _Batch:
+    """Matcher patterns that share their anchor: a token every match must contain, chosen to be rare.
 
-    tokens: tuple[str, ...]
-    skel: tuple[str, ...]
-    s: str  # " " + " ".join(skel) + " "
-    starts: tuple[int, ...]  # index in s of the space before each token, plus len(s) - 1
+    ``before`` and ``after``: how many tokens a match can have before and after its anchor.
+    """
 
-    def span(self, m: re.Match[str]) -> tuple[int, int]:
-        """Token range [i, j) covered by a match (matches start at a space and end before one)."""
-        return bisect.bisect_left(self.starts, m.start()), bisect.bisect_left(self.starts, m.end())
+    anchors: frozenset[_Anchor]
+    patterns: tuple[tuple[str, _Pattern], ...]  # (phrase key, pattern)
+    before: int
+    after: int
 
-    def display(self, i: int, j: int) -> str:
-        return " ".join(self.tokens[i:j])
+
+@dataclass(frozen=True)
+class _Compiled:
+    """Everything the matchers are built from: plain data, so a fresh vocabulary can rebuild them."""
+
+    prefixes: tuple[str, ...]  # longest first
+    phrases: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]  # key -> word sequences (NORM values)
+    batches: tuple[_Batch, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class _Anchored:
+    """The Matcher of one batch, and how far its matches reach either side of the anchor."""
+
+    matcher: Any
+    before: int
+    after: int
+
+
+@dataclass
+class _Engine:
+    """The spaCy objects of one screen. Used under the screen's lock: spaCy objects are not thread-safe.
+
+    One PhraseMatcher holds every plain word sequence. Each other pattern has an *anchor*, a
+    token every match must contain, chosen to be a rare word ("kill*" rather than "i" or "my");
+    patterns with the same anchor share a Matcher, which is called only when the anchor is in
+    the message, and only on the tokens around it that a match could cover. spaCy's Matcher
+    tries every pattern at every token, so one Matcher holding every pattern would take about a
+    millisecond per message; this finds the same matches in a fraction of that.
+    """
+
+    nlp: Any
+    phrase_matcher: Any
+    by_norm: dict[int, tuple[_Anchored, ...]]  # by the id of a NORM in the vocabulary's strings
+    by_prefix: dict[int, tuple[_Anchored, ...]]  # by the id of a PREFIX
+    by_number: tuple[_Anchored, ...]
+    keys: dict[int, str]  # match id -> phrase key
+    attrs: tuple[int, ...]  # NORM, PREFIX, LIKE_NUM: read from every token at once
+
+    @classmethod
+    def build(cls, compiled: _Compiled) -> _Engine:
+        spacy = _spacy()
+        from spacy.attrs import LIKE_NUM, NORM, PREFIX
+        from spacy.lang.en import English
+        from spacy.matcher import Matcher, PhraseMatcher
+        from spacy.tokens import Doc
+        from spacy.vocab import create_vocab
+
+        vocab = create_vocab("en", English.Defaults)
+        vocab.lex_attr_getters[NORM] = _norm
+        vocab.lex_attr_getters[PREFIX] = partial(_prefix_of, compiled.prefixes)
+        nlp = spacy.blank("en", vocab=vocab, config={"nlp": {"tokenizer": {"@tokenizers": _TOKENIZER}}})
+        for lex in vocab:  # words the vocabulary already had before the getters were set
+            lex.norm_ = _norm(lex.orth_)
+            lex.prefix_ = _prefix_of(compiled.prefixes, lex.orth_)
+        phrase_matcher = PhraseMatcher(vocab, attr="NORM")
+        for key, sequences in compiled.phrases:
+            phrase_matcher.add(key, [Doc(vocab, words=list(words)) for words in sequences])
+
+        by_attr: dict[str, dict[int, list[_Anchored]]] = {"NORM": {}, "PREFIX": {}, "NUMBER": {}}
+        keys = {key for key, _ in compiled.phrases}
+        for batch in compiled.batches:
+            matcher = Matcher(vocab, validate=False)  # spaCy's schema omits PREFIX; the Matcher supports it
+            by_key: dict[str, list[_Pattern]] = {}
+            for key, pattern in batch.patterns:
+                by_key.setdefault(key, []).append(pattern)
+            for key, patterns in by_key.items():
+                matcher.add(key, patterns)
+            keys.update(by_key)
+            entry = _Anchored(matcher, batch.before, batch.after)
+            for attr, value in batch.anchors:
+                by_attr[attr].setdefault(vocab.strings.add(value), []).append(entry)
+        return cls(
+            nlp, phrase_matcher,
+            by_norm={k: tuple(v) for k, v in by_attr["NORM"].items()},
+            by_prefix={k: tuple(v) for k, v in by_attr["PREFIX"].items()},
+            by_number=tuple(entry for entries in by_attr["NUMBER"].values() for entry in entries),
+            keys={vocab.strings.add(key): key for key in keys},
+            attrs=(NORM, PREFIX, LIKE_NUM),
+        )
+
+    def match(self, doc: Any) -> list[tuple[int, int, int]]:
+        """(match id, start, end) of every match of every phrase in ``doc``."""
+        found = list(self.phrase_matcher(doc))
+        # Where each batch's anchor occurs: from its first occurrence to its last.
+        reach: dict[_Anchored, list[int]] = {}
+        by_norm, by_prefix = self.by_norm, self.by_prefix
+        for i, (norm, prefix, like_num) in enumerate(doc.to_array(self.attrs).tolist()):
+            entries = by_norm.get(norm, ()) + by_prefix.get(prefix, ())
+            if like_num:
+                entries += self.by_number
+            for entry in entries:
+                span = reach.setdefault(entry, [i, i])
+                span[1] = i
+        for entry, (first, last) in reach.items():
+            start = max(0, first - entry.before)
+            found.extend((m, start + s, start + e) for m, s, e in entry.matcher(doc[start:last + entry.after + 1]))
+        return found
 
 
 # --------------------------------------------------------------------------------------
-# Pattern language
+# Pattern language -> token patterns
 # --------------------------------------------------------------------------------------
 
 _DSL_TOKEN = re.compile(r"\s*(\(|\)\?|\)|\||\.\.\.|\$|#|@[a-z_]+|[a-z0-9°£]+\*?)")
 
 
 @dataclass(frozen=True)
-class _Phrase:
-    source: str  # as written in patterns.yml
-    regex: re.Pattern[str]
+class _Tok:
+    """One token position of a pattern: the words it accepts.
+
+    ``gap`` is one word of a ``...`` gap (anything but punctuation or a negation word), ``end``
+    the end-of-sentence token of ``$``. Plain positions (neither) can be merged with each other.
+    """
+
+    words: frozenset[str] = frozenset()  # skeletons
+    prefixes: frozenset[str] = frozenset()  # skeletons of `word*` prefixes
+    number: bool = False
+    gap: bool = False
+    end: bool = False
+    optional: bool = False
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Sequences of these are hashed over and over while merging: compute it once.
+        object.__setattr__(self, "_hash", hash((self.words, self.prefixes, self.number, self.gap, self.end, self.optional)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @property
+    def plain(self) -> bool:
+        return not (self.gap or self.end)
+
+    @property
+    def literal(self) -> bool:
+        """Only fixed words (or the end of a sentence): PhraseMatcher material."""
+        return not (self.gap or self.prefixes or self.number)
 
 
-@dataclass(frozen=True)
-class _Group:
-    """Phrases, plus one combined regex used as a cheap pre-filter, plus ``all:`` combinations."""
+_Seq = tuple[_Tok, ...]
+_Seqs = frozenset[_Seq]
+_END_TOK = _Tok(words=frozenset({_SENT_END}), end=True)
 
-    phrases: tuple[_Phrase, ...]
-    prefilter: re.Pattern[str] | None
-    combos: tuple[tuple[_Phrase, ...], ...] = ()
 
-    @classmethod
-    def of(cls, phrases: Sequence[_Phrase], combos: Sequence[tuple[_Phrase, ...]] = ()) -> _Group:
-        if not phrases:
-            return cls((), None, tuple(combos))
-        return cls(tuple(phrases), re.compile("|".join(f"(?:{p.regex.pattern})" for p in phrases)), tuple(combos))
+def _merge(seqs: Iterable[_Seq]) -> _Seqs:
+    """The same set of word sequences in fewer patterns.
+
+    Two sequences equal but for one plain position become one with the union of that position's
+    words; a sequence equal to another with one plain position removed makes that position
+    optional. Each step keeps exactly the same matches, so the result is exact.
+    """
+    pool = set(seqs)
+    while len(pool) > 1:
+        size = len(pool)
+        pool = _merge_unions(pool)
+        pool = _merge_optionals(pool)
+        if len(pool) == size:
+            break
+    return frozenset(pool)
+
+
+def _merge_unions(pool: set[_Seq]) -> set[_Seq]:
+    longest = max((len(s) for s in pool), default=0)
+    for k in range(longest):
+        buckets: dict[tuple[_Seq, _Seq, bool], list[_Seq]] = {}
+        for s in pool:
+            if len(s) > k and s[k].plain:
+                buckets.setdefault((s[:k], s[k + 1:], s[k].optional), []).append(s)
+        for (head, tail, optional), group in buckets.items():
+            if len(group) > 1:
+                pool.difference_update(group)
+                tok = _Tok(
+                    words=frozenset().union(*(s[k].words for s in group)),
+                    prefixes=frozenset().union(*(s[k].prefixes for s in group)),
+                    number=any(s[k].number for s in group),
+                    optional=optional,
+                )
+                pool.add(head + (tok,) + tail)
+    return pool
+
+
+def _merge_optionals(pool: set[_Seq]) -> set[_Seq]:
+    for s in sorted(pool, key=len, reverse=True):
+        if s not in pool:
+            continue
+        k = 0
+        while k < len(s):
+            shorter = s[:k] + s[k + 1:]
+            if s[k].plain and shorter in pool:
+                pool.discard(shorter)
+                if not s[k].optional:
+                    pool.discard(s)
+                    s = s[:k] + (replace(s[k], optional=True),) + s[k + 1:]
+                    pool.add(s)
+            k += 1
+    return pool
+
+
+def _concat(a: _Seqs, b: _Seqs) -> _Seqs:
+    """Every sequence of ``a`` followed by every sequence of ``b``. Nothing can follow ``$``."""
+    out: set[_Seq] = set()
+    b_can_be_empty = any(all(t.optional for t in y) for y in b)
+    for x in a:
+        if x and x[-1].end:
+            if b_can_be_empty:
+                out.add(x)
+            continue
+        out.update(x + y for y in b)
+    return _merge(out)
 
 
 class _Compiler:
-    """Turns patterns.yml phrases into regexes over the skeleton string."""
+    """Turns patterns.yml phrases into Matcher token patterns and PhraseMatcher word sequences."""
 
     def __init__(
         self,
@@ -202,11 +467,13 @@ class _Compiler:
         self.where = where
         self.spellings = spellings
         self.raw_lists = word_lists
-        self.lists: dict[str, str] = {}
+        self.lists: dict[str, _Seqs] = {}
         self._resolving: set[str] = set()
-        stops = "|".join(re.escape(_skeleton(w)) for w in gap_stops)
-        not_stop = f"(?!(?:{stops}) )" if stops else ""
-        self.gap = f"(?: {not_stop}[^ .,;:!?][^ ]*){{0,{max_gap}}}"
+        self.prefix_values: dict[str, list[str]] = {}  # prefix -> PREFIX values it accepts (set by finish)
+        self.gap: _Seqs = frozenset({(_Tok(gap=True, optional=True),) * max_gap})
+        # A gap word is anything but punctuation ("!" and "?" have the NORM ".") or a negation word.
+        self.not_gap = sorted({_skeleton(w) for w in gap_stops} | {".", ",", ";", ":"})
+        self.phrases: list[tuple[str, _Seqs]] = []
 
     def error(self, field: str, message: str) -> ValueError:
         return ValueError(f"{self.where}: field '{field}': {message}")
@@ -215,19 +482,19 @@ class _Compiler:
         """A literal word as the normaliser would turn it into tokens."""
         return self.spellings.get(_RUN3.sub(r"\1\1", word), (word,))
 
-    def compile(self, phrase: Any, field: str) -> _Phrase:
+    def compile(self, phrase: Any, field: str) -> str:
+        """Check and compile one phrase; returns its key (the field it came from)."""
         if not isinstance(phrase, str) or not phrase.strip():
             raise self.error(field, f"each phrase must be a non-empty string, got {phrase!r}")
-        body = self.body(phrase, field)
-        try:
-            regex = re.compile(body + "(?= )")
-        except re.error as exc:  # pragma: no cover - the grammar should prevent this
-            raise self.error(field, f"phrase {phrase!r} does not compile: {exc}") from exc
-        if regex.search("  "):
+        seqs = self.body(phrase, field)
+        if not seqs:
+            raise self.error(field, f"phrase {phrase!r} can never match: nothing can follow '$'")
+        if any(all(t.optional for t in s) for s in seqs):
             raise self.error(field, f"phrase {phrase!r} can match no words at all")
-        return _Phrase(phrase, regex)
+        self.phrases.append((field, seqs))
+        return field
 
-    def body(self, phrase: str, field: str) -> str:
+    def body(self, phrase: str, field: str) -> _Seqs:
         text = _clean(phrase).replace("-", " ").replace("/", " ")
         tokens: list[str] = []
         pos = 0
@@ -241,57 +508,147 @@ class _Compiler:
             pos = m.end()
         if not tokens or tokens[0] in ("...", "$") or tokens[-1] == "...":
             raise self.error(field, f"phrase {phrase!r} must start with a word and not end with '...'")
-        rx, i = self._seq(tokens, 0, phrase, field)
+        seqs, i = self._seq(tokens, 0, phrase, field)
         if i != len(tokens):
             raise self.error(field, f"phrase {phrase!r}: unbalanced ')' or '|'")
-        return rx
+        return seqs
 
-    def _seq(self, toks: list[str], i: int, phrase: str, field: str) -> tuple[str, int]:
-        out: list[str] = []
+    def _seq(self, toks: list[str], i: int, phrase: str, field: str) -> tuple[_Seqs, int]:
+        out: _Seqs = frozenset({()})
         while i < len(toks) and toks[i] not in ("|", ")", ")?"):
             t = toks[i]
             if t == "(":
-                alts: list[str] = []
+                alts: set[_Seq] = set()
                 i += 1
                 while True:
-                    rx, i = self._seq(toks, i, phrase, field)
-                    alts.append(rx)
+                    seqs, i = self._seq(toks, i, phrase, field)
+                    alts.update(seqs)
                     if i >= len(toks):
                         raise self.error(field, f"phrase {phrase!r}: missing ')'")
                     if toks[i] == "|":
                         i += 1
                         continue
                     break
-                optional = toks[i] == ")?"
-                out.append(f"(?:{'|'.join(alts)})" + ("?" if optional else ""))
+                if toks[i] == ")?":
+                    alts.add(())
+                item = _merge(alts)
             elif t == "...":
-                out.append(self.gap)
+                item = self.gap
             elif t == "$":
-                out.append(r"(?= (?:[.!?] |$))")
+                item = frozenset({(_END_TOK,)})
             elif t == "#":
-                out.append(r" \d+(?:\.\d+)?")
+                item = frozenset({(_Tok(number=True),)})
             elif t.startswith("@"):
-                out.append(self.word_list(t[1:], field, phrase))
+                item = self.word_list(t[1:], field, phrase)
             elif t.endswith("*"):
-                out.append(" " + re.escape(_skeleton(t[:-1])) + "[a-z]*")
+                item = frozenset({(_Tok(prefixes=frozenset({_skeleton(t[:-1])})),)})
             else:
-                out.append("".join(" " + re.escape(_skeleton(w)) for w in self.words(t)))
+                item = frozenset({tuple(_Tok(words=frozenset({_skeleton(w)})) for w in self.words(t))})
+            out = _concat(out, item)
             i += 1
-        return "".join(out), i
+        return out, i
 
-    def word_list(self, name: str, field: str, phrase: str) -> str:
+    def word_list(self, name: str, field: str, phrase: str) -> _Seqs:
         if name in self.lists:
             return self.lists[name]
         entries = self.raw_lists.get(name)
         if name in self._resolving or not isinstance(entries, list) or not entries:
             raise self.error(field, f"phrase {phrase!r} uses @{name}, which is not a non-empty list in 'word_lists'")
         self._resolving.add(name)
-        parts = [self.body(e, f"word_lists.{name}") if isinstance(e, str) else "" for e in entries]
-        if not all(parts):
+        if not all(isinstance(e, str) and e.strip() for e in entries):
             raise self.error(f"word_lists.{name}", "every entry must be a non-empty string")
+        seqs = _merge(s for e in entries for s in self.body(e, f"word_lists.{name}"))
         self._resolving.discard(name)
-        self.lists[name] = f"(?:{'|'.join(parts)})"
-        return self.lists[name]
+        self.lists[name] = seqs
+        return seqs
+
+    # -- output -------------------------------------------------------------------------
+
+    def finish(self) -> _Compiled:
+        """Word sequences for the PhraseMatcher, and Matcher patterns batched by their anchor."""
+        prefixes = {p for _, seqs in self.phrases for s in seqs for t in s for p in t.prefixes}
+        # A word has one PREFIX value, its longest match; `end*` must also accept 'ending' if 'ending*' exists.
+        self.prefix_values = {p: sorted(q for q in prefixes if q.startswith(p)) for p in prefixes}
+        _spacy()
+        from spacy.lang.en.stop_words import STOP_WORDS
+
+        common = {_skeleton(w) for w in STOP_WORDS} | {_SENT_END}
+        phrases: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
+        batches: dict[_Tok, list[tuple[str, _Pattern, int, int]]] = {}
+        for key, seqs in self.phrases:
+            words: list[tuple[str, ...]] = []
+            for s in sorted(seqs, key=_seq_order):
+                n = _phrase_count(s)
+                if n is not None and n <= _PHRASE_LIMIT:
+                    words.extend(_phrase_words(s))
+                    continue
+                # Every sequence has a required token: all-optional phrases are refused, gaps are optional.
+                k = min((i for i, t in enumerate(s) if not t.optional), key=lambda i: (self._commonness(s[i], common), i))
+                batches.setdefault(s[k], []).append((key, [self._spec(t) for t in s], k, len(s) - k - 1))
+            if words:
+                phrases.append((key, tuple(dict.fromkeys(words))))
+        return _Compiled(
+            tuple(sorted(prefixes, key=lambda p: (-len(p), p))),
+            tuple(phrases),
+            tuple(
+                _Batch(
+                    self._anchors(anchor),
+                    tuple((key, pattern) for key, pattern, _, _ in items),
+                    before=max(before for _, _, before, _ in items),
+                    after=max(after for _, _, _, after in items),
+                )
+                for anchor, items in batches.items()
+            ),
+        )
+
+    def _commonness(self, t: _Tok, common: set[str]) -> int:
+        """Roughly how often a token like ``t`` turns up in messages: the anchor is the rarest."""
+        score = sum(100 if w in common else 1 for w in t.words)
+        score += sum(3 for p in t.prefixes for _ in self.prefix_values[p])
+        return score + (100 if t.number else 0)
+
+    def _anchors(self, t: _Tok) -> frozenset[_Anchor]:
+        return frozenset(
+            [("NORM", w) for w in t.words]
+            + [("PREFIX", v) for p in t.prefixes for v in self.prefix_values[p]]
+            + ([("NUMBER", "#")] if t.number else [])
+        )
+
+    def _spec(self, t: _Tok) -> dict[str, Any]:
+        spec: dict[str, Any]
+        if t.gap:
+            spec = {"NORM": {"NOT_IN": self.not_gap}}
+        elif t.number or (t.words and t.prefixes):
+            alts = [re.escape(w) for w in sorted(t.words)] + [re.escape(p) + "[a-z]*" for p in sorted(t.prefixes)]
+            spec = {"NORM": {"REGEX": "^(?:" + "|".join(alts + ([_NUMBER] if t.number else [])) + ")$"}}
+        elif t.prefixes:
+            values = sorted({v for p in t.prefixes for v in self.prefix_values[p]})
+            spec = {"PREFIX": values[0] if len(values) == 1 else {"IN": values}}
+        else:
+            spec = {"NORM": next(iter(t.words)) if len(t.words) == 1 else {"IN": sorted(t.words)}}
+        if t.optional:
+            spec["OP"] = "?"
+        return spec
+
+
+def _seq_order(s: _Seq) -> tuple[Any, ...]:
+    """A stable order for sequences, so a screen compiles the same way every time."""
+    return tuple((sorted(t.words), sorted(t.prefixes), t.number, t.gap, t.end, t.optional) for t in s)
+
+
+def _phrase_count(s: _Seq) -> int | None:
+    """How many plain word sequences ``s`` stands for, or None if it needs the Matcher."""
+    n = 1
+    for t in s:
+        if not t.literal:
+            return None
+        n *= len(t.words) + t.optional
+    return n
+
+
+def _phrase_words(s: _Seq) -> list[tuple[str, ...]]:
+    options = [sorted(t.words) + ([""] if t.optional else []) for t in s]
+    return [tuple(w for w in combo if w) for combo in product(*options)]
 
 
 # --------------------------------------------------------------------------------------
@@ -329,9 +686,10 @@ def _provenance(data: Mapping[str, Any], where: str, prefix: str = "") -> None:
         raise ValueError(f"{where}: field '{prefix}review_by' must be after '{prefix}checked'")
 
 
-def _read_yaml(path: Path) -> Mapping[str, Any]:
+def _read_yaml(path: Path, text: str | None = None) -> Mapping[str, Any]:
+    """The file's top-level mapping (``text``: its content, when already read)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(path.read_text(encoding="utf-8") if text is None else text)
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, Mapping):
@@ -342,6 +700,43 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
 # --------------------------------------------------------------------------------------
 # The screen
 # --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Phrase keys in file order, plus ``all:`` combinations (every part must match)."""
+
+    phrases: tuple[str, ...]
+    combos: tuple[tuple[str, ...], ...] = ()
+    rank: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rank", {key: i for i, key in enumerate(self.phrases)})
+
+
+@dataclass(frozen=True)
+class _Message:
+    """A message as the screen read it: tokens, their NORMs and every match, by phrase key."""
+
+    tokens: tuple[str, ...]  # normalised words, numbers and symbols (no end-of-message token)
+    norms: tuple[str, ...]  # NORM of each token, end-of-message token included
+    spans: Mapping[str, tuple[tuple[int, int], ...]]  # phrase key -> [start, end) token ranges
+
+    def all(self, keys: Iterable[str]) -> list[tuple[int, int]]:
+        return [span for key in keys for span in self.spans.get(key, ())]
+
+    def display(self, i: int, j: int) -> str:
+        return " ".join(self.tokens[i:j])
+
+
+@dataclass
+class _Checks:
+    """What makes a match not count, for one message."""
+
+    excluded: list[tuple[int, int]]
+    cues: list[tuple[int, int]]
+    pseudo: list[tuple[int, int]]
+    negated: dict[int, bool] = field(default_factory=dict)  # by match start, computed once
 
 
 @dataclass(frozen=True)
@@ -362,7 +757,8 @@ class _TempRules:
 
 
 class SafetyScreen:
-    """Crisis screen built from the patterns file. Immutable after construction; thread-safe."""
+    """Crisis screen built from the patterns file. Its rules never change after construction;
+    ``screen`` is thread-safe (the spaCy part runs under a lock)."""
 
     def __init__(self, data: Mapping[str, Any], where: str = "patterns") -> None:
         """Validate ``data`` (the parsed patterns file) and compile it. Raises ``ValueError`` naming the field."""
@@ -390,6 +786,9 @@ class SafetyScreen:
                 )
             spellings[key] = tuple(value.split())
         self._spellings = spellings
+        self._respelt = {key: " ".join(value) for key, value in spellings.items()}
+        words = "|".join(sorted(map(re.escape, spellings), key=len, reverse=True)) or "(?!)"
+        self._respell = re.compile(rf"(?<![a-z])(?:{words})(?![a-z])")  # whole words only
 
         word_lists = data.get("word_lists") or {}
         if not isinstance(word_lists, Mapping):
@@ -399,16 +798,17 @@ class SafetyScreen:
         cues = self._strings(negation, "cues", where, "negation.")
         gap_stops = [c for c in cues if " " not in c.strip()]
         c = _Compiler(where, spellings, word_lists, max_gap, gap_stops)
-        self._cues = _Group.of([c.compile(p, "negation.cues") for p in cues])
+        self._cues = tuple(c.compile(p, f"negation.cues[{i}]") for i, p in enumerate(cues))
         self._pseudo = tuple(
-            c.compile(p, "negation.pseudo") for p in self._strings(negation, "pseudo", where, "negation.", True)
+            c.compile(p, f"negation.pseudo[{i}]")
+            for i, p in enumerate(self._strings(negation, "pseudo", where, "negation.", True))
         )
         self._boundaries = frozenset(
             _skeleton(w) for b in self._strings(negation, "boundaries", where, "negation.", True) for w in c.words(b)
         ) | _PUNCT
 
-        self._exclusions = _Group.of(
-            [c.compile(p, f"exclusions[{i}]") for i, p in enumerate(self._strings(data, "exclusions", where, ""))]
+        self._exclusions = tuple(
+            c.compile(p, f"exclusions[{i}]") for i, p in enumerate(self._strings(data, "exclusions", where, ""))
         )
 
         kinds = _need(data, "kinds", Mapping, where)
@@ -425,13 +825,19 @@ class SafetyScreen:
             self._kinds[kind] = self._kind_group(kinds.get(kind.value), c, where, kind)
 
         treatment = _need(data, "treatment", Mapping, where)
-        self._context = _Group.of(
-            [c.compile(p, "treatment.context") for p in self._strings(treatment, "context", where, "treatment.")]
-        )
-        self._symptoms = _Group.of(
-            [c.compile(p, "treatment.symptoms") for p in self._strings(treatment, "symptoms", where, "treatment.")]
-        )
+        self._context = _Group(tuple(
+            c.compile(p, f"treatment.context[{i}]")
+            for i, p in enumerate(self._strings(treatment, "context", where, "treatment."))
+        ))
+        self._symptoms = _Group(tuple(
+            c.compile(p, f"treatment.symptoms[{i}]")
+            for i, p in enumerate(self._strings(treatment, "symptoms", where, "treatment."))
+        ))
         self._temp = self._temperature_rules(_need(treatment, "temperature", Mapping, where, "treatment."), where)
+
+        self._compiled = c.finish()
+        self._lock = threading.Lock()
+        self._engine = _Engine.build(self._compiled)
 
     # -- construction helpers ----------------------------------------------------------
 
@@ -443,8 +849,8 @@ class SafetyScreen:
             entries = []
         if not isinstance(entries, list) or (not entries and kind is not CrisisKind.TREATMENT_RED_FLAG):
             raise ValueError(f"{where}: field '{field}' must be a non-empty list")
-        phrases: list[_Phrase] = []
-        combos: list[tuple[_Phrase, ...]] = []
+        phrases: list[str] = []
+        combos: list[tuple[str, ...]] = []
         for i, entry in enumerate(entries):
             if isinstance(entry, Mapping):
                 parts = entry.get("all")
@@ -453,7 +859,7 @@ class SafetyScreen:
                 combos.append(tuple(c.compile(p, f"{field}[{i}].all[{k}]") for k, p in enumerate(parts)))
             else:
                 phrases.append(c.compile(entry, f"{field}[{i}]"))
-        return _Group.of(phrases, combos)
+        return _Group(tuple(phrases), tuple(combos))
 
     @staticmethod
     def _strings(data: Mapping[str, Any], key: str, where: str, prefix: str, allow_empty: bool = False) -> list[str]:
@@ -497,32 +903,76 @@ class SafetyScreen:
 
     @classmethod
     def from_file(cls, path: Path) -> SafetyScreen:
-        """Read, validate and compile a patterns file."""
-        return cls(_read_yaml(path), str(path))
+        """Read, validate and compile a patterns file.
 
-    # -- normalising -------------------------------------------------------------------
+        Compiling takes about a second, and the knowledge check reads the same file again and
+        again; so a file whose bytes were compiled before gives a new screen that shares the
+        compiled rules and spaCy objects (a broken file is never cached: it raises every time).
+        """
+        path = Path(path)
+        raw = path.read_bytes()
+        digest = hashlib.sha256(raw).digest()
+        with _COMPILED_LOCK:
+            compiled = _COMPILED.get(digest)
+        if compiled is None:
+            compiled = cls(_read_yaml(path, raw.decode("utf-8")), str(path))
+            with _COMPILED_LOCK:
+                _COMPILED[digest] = compiled
+                while len(_COMPILED) > 4:
+                    _COMPILED.popitem(last=False)
+        return copy.copy(compiled)
 
-    def _prepare(self, text: str) -> _Text:
-        tokens: list[str] = []
-        spell = self._spellings
-        for tok in _TOKEN.findall(_RUN3.sub(r"\1\1", _clean(text))):
-            if tok in spell:
-                tokens.extend(spell[tok])
-            else:
-                tokens.append(tok)
-        if not tokens:
-            return _Text((), (), "  ", (0,))
-        skel = tuple(_skeleton(" ".join(tokens)).split(" "))  # one pass; runs never cross a space
-        starts, pos = [], 0
-        for s in skel:
-            starts.append(pos)
-            pos += len(s) + 1
-        starts.append(pos)
-        return _Text(tuple(tokens), skel, " " + " ".join(skel) + " ", tuple(starts))
+    # -- reading a message -------------------------------------------------------------
+
+    def _prepare(self, text: str) -> str:
+        """The text spaCy tokenises: normalised, respelt, ending in the end-of-message token."""
+        text = _DROPPED.sub(" ", _RUN3.sub(r"\1\1", _clean(text))).strip()
+        text = self._respell.sub(lambda m: self._respelt[m.group()], text)
+        return f"{text} {_END}" if text else _END
+
+    def _read(self, text: str) -> _Message:
+        """Tokenise and run both matchers (under the lock: spaCy objects are not thread-safe)."""
+        prepared = self._prepare(text)
+        with self._lock:
+            engine = self._engine
+            if len(engine.nlp.vocab.strings) > _VOCAB_LIMIT:
+                engine = self._engine = _Engine.build(self._compiled)
+            doc = engine.nlp.make_doc(prepared)
+            tokens = tuple(t.text for t in doc)
+            norms = tuple(t.norm_ for t in doc)
+            found = engine.match(doc)
+            keys = engine.keys
+        spans: dict[str, set[tuple[int, int]]] = {}
+        for match_id, start, end in found:
+            if norms[end - 1] == _SENT_END:
+                end -= 1  # "$" checks that the sentence ends here; the full stop is not part of the match
+            spans.setdefault(keys[match_id], set()).add((start, end))
+        ordered = {key: tuple(sorted(s, key=lambda span: (span[0], -span[1]))) for key, s in spans.items()}
+        return _Message(tokens[:-1], norms, ordered)
 
     def normalise(self, text: str) -> str:
         """The normalised form of ``text`` that the screen reads (for logs and debugging)."""
-        return " ".join(self._prepare(text).tokens)
+        return " ".join(self._read(text).tokens)
+
+    def matches(self, text: str) -> dict[str, list[str]]:
+        """Every phrase that matches ``text``, by the field it comes from in patterns.yml, with the
+        words it matched; before exclusions and negation are applied (for editors and tests)."""
+        m = self._read(text)
+        return {key: [m.display(i, j) for i, j in spans] for key, spans in m.spans.items()}
+
+    def spacy_doc(self, text: str) -> Any:
+        """The spaCy ``Doc`` the screen reads for ``text`` (for tests and debugging)."""
+        with self._lock:
+            return self._engine.nlp.make_doc(self._prepare(text))
+
+    @property
+    def spacy_matchers(self) -> tuple[Any, ...]:
+        """The spaCy ``PhraseMatcher`` and the ``Matcher`` objects the screen runs, in that order
+        (for tests and debugging; a match id is the id of the phrase's field in the vocabulary)."""
+        engine = self._engine
+        anchored = {id(e): e.matcher for group in (*engine.by_norm.values(), *engine.by_prefix.values(),
+                                                  engine.by_number) for e in group}
+        return (engine.phrase_matcher, *anchored.values())
 
     # -- screening ---------------------------------------------------------------------
 
@@ -530,64 +980,59 @@ class SafetyScreen:
         """Return the crisis this message shows, or ``None``. Never raises on odd input."""
         if not isinstance(text, str) or not text.strip():
             return None
-        t = self._prepare(text[:5000])
-        excluded = self._spans(t, self._exclusions)
+        m = self._read(text[:5000])
+        if not m.spans:
+            return None
+        checks = _Checks(m.all(self._exclusions), m.all(self._cues), m.all(self._pseudo))
         for kind in self._order:
-            hit = self._first(t, self._kinds[kind], excluded)
+            hit = self._first(m, self._kinds[kind], checks)
             if hit is None and kind is CrisisKind.TREATMENT_RED_FLAG:
-                hit = self._red_flag(t, excluded)
+                hit = self._red_flag(m, checks)
             if hit is not None:
                 return ScreenResult(kind, hit)
         return None
 
-    @staticmethod
-    def _spans(t: _Text, group: _Group) -> list[tuple[int, int]]:
-        if group.prefilter is None or not group.prefilter.search(t.s):
-            return []
-        return [t.span(m) for p in group.phrases for m in p.regex.finditer(t.s)]
-
-    def _first(self, t: _Text, group: _Group, excluded: list[tuple[int, int]]) -> str | None:
+    def _first(self, m: _Message, group: _Group, checks: _Checks) -> str | None:
         """Display text of the first match in ``group`` that is neither excluded nor negated."""
-        if group.prefilter is not None and group.prefilter.search(t.s):
-            for phrase in group.phrases:
-                hit = self._valid(t, phrase, excluded)
-                if hit is not None:
-                    return hit
+        for key in sorted(m.spans.keys() & group.rank.keys(), key=group.rank.__getitem__):  # in file order
+            hit = self._valid(m, key, checks)
+            if hit is not None:
+                return hit
         for combo in group.combos:
-            hits = [self._valid(t, phrase, excluded) for phrase in combo]
+            hits = [self._valid(m, key, checks) for key in combo]
             if all(h is not None for h in hits):
                 return " + ".join(h for h in hits if h is not None)
         return None
 
-    def _valid(self, t: _Text, phrase: _Phrase, excluded: list[tuple[int, int]]) -> str | None:
-        for m in phrase.regex.finditer(t.s):
-            i, j = t.span(m)
-            if not any(i < b and a < j for a, b in excluded) and not self._negated(t, i):
-                return t.display(i, j)
+    def _valid(self, m: _Message, key: str, checks: _Checks) -> str | None:
+        for i, j in m.spans.get(key, ()):
+            if not any(i < b and a < j for a, b in checks.excluded) and not self._negated(m, i, checks):
+                return m.display(i, j)
         return None
 
-    def _negated(self, t: _Text, i: int) -> bool:
-        """Is there a negation cue in the few words before token ``i``, within the same clause?"""
-        window: list[str] = []
-        k = i - 1
-        while k >= 0 and len(window) < self._window and t.skel[k] not in self._boundaries:
-            window.append(t.skel[k])
-            k -= 1
-        if not window:
-            return False
-        s = " " + " ".join(reversed(window)) + " "
-        for p in self._pseudo:
-            s = p.regex.sub("", s)
-        return self._cues.prefilter is not None and self._cues.prefilter.search(s) is not None
+    def _negated(self, m: _Message, i: int, checks: _Checks) -> bool:
+        """Is there a negation cue in the few words before token ``i``, within the same clause?
 
-    def _red_flag(self, t: _Text, excluded: list[tuple[int, int]]) -> str | None:
-        context = self._first(t, self._context, excluded)
+        A cue that is part of a pseudo-negation found in the same words ("not sure") does not count.
+        """
+        if i not in checks.negated:
+            start = i
+            while start > 0 and i - start < self._window and m.norms[start - 1] not in self._boundaries:
+                start -= 1
+            inside = [(a, b) for a, b in checks.pseudo if start <= a and b <= i]
+            checks.negated[i] = any(
+                start <= a and b <= i and not any(pa < b and a < pb for pa, pb in inside) for a, b in checks.cues
+            )
+        return checks.negated[i]
+
+    def _red_flag(self, m: _Message, checks: _Checks) -> str | None:
+        context = self._first(m, self._context, checks)
         if context is None:
             return None
-        sign = self._first(t, self._symptoms, excluded) or self._abnormal_temperature(t)
+        sign = self._first(m, self._symptoms, checks) or self._abnormal_temperature(m)
         return f"{sign} + {context}" if sign else None
 
-    def _abnormal_temperature(self, t: _Text) -> str | None:
+    def _abnormal_temperature(self, t: _Message) -> str | None:
         """First body temperature in the message that is too high or too low, as text."""
         r, toks = self._temp, t.tokens
         for k, tok in enumerate(toks):
@@ -648,6 +1093,10 @@ class SafetyScreen:
                     best_body = min(best_body, d)
                 i += step
         return best_ambient < best_body
+
+
+_COMPILED: OrderedDict[bytes, SafetyScreen] = OrderedDict()  # by the SHA-256 of the file's bytes
+_COMPILED_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)

@@ -54,3 +54,9 @@ def agent(trained_model: Path):
     from rasa.core.agent import Agent
 
     return Agent.load(str(trained_model))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API holds an event loop for the whole browser session,
+    and the channel tests' Sanic clients need to start loops of their own."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))

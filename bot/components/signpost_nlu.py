@@ -61,7 +61,18 @@ class SignpostRules(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "SignpostRules":
+        cls._warm_up()
         return cls()
+
+    @staticmethod
+    def _warm_up() -> None:
+        """Load the crisis screen and the knowledge now, while the model loads, not on someone's first
+        message (several seconds on a busy machine: long enough for a channel's time limit to give up)."""
+        try:
+            safety.load_screen()
+            kb.current()
+        except Exception:  # a broken file is reported when a message needs it; it must not stop the server
+            logger.exception("Warm-up of the crisis screen or the knowledge failed")
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

@@ -1,8 +1,8 @@
 """Tests for the deterministic crisis screen (signposting/safety.py).
 
-Fast: imports only signposting.safety (no Rasa, no spaCy). Message data lives in
-tests/data/safety_messages.yml; phrase lists in knowledge/safety/patterns.yml;
-crisis answers in knowledge/safety/crisis.yml.
+No Rasa: the screen is spaCy's Matcher and PhraseMatcher over a blank English pipeline,
+compiled from knowledge/safety/patterns.yml. Message data lives in
+tests/data/safety_messages.yml; crisis answers in knowledge/safety/crisis.yml.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,8 @@ def test_message_set_is_big_enough_and_well_formed() -> None:
     assert all(m.get("tag") for m in ALL_LOOKALIKE)
     texts = [m["text"] for m in ALL_CRISIS + ALL_LOOKALIKE]
     assert len(texts) == len(set(texts)), "duplicate messages"
+    buried = [m for m in ALL_CRISIS if len(m["text"].split()) >= 20]
+    assert len(buried) >= 25, "crisis statements inside long messages about something else"
 
 
 # --------------------------------------------------------------------------------------
@@ -238,13 +241,146 @@ def test_screen_is_fast(screen: SafetyScreen) -> None:
     assert statistics.mean(times) < 0.002, f"mean {statistics.mean(times) * 1e6:.0f} us"
 
 
-def test_import_pulls_in_no_rasa_or_spacy() -> None:
+def test_import_pulls_in_no_rasa_and_screening_pulls_in_spacy_but_not_tensorflow() -> None:
+    """The core stays free of Rasa; spaCy loads when a screen is first built (crisis replies need
+    none), and TensorFlow, which spaCy's ML layer would otherwise drag in, never loads."""
     code = (
-        "import sys; import signposting.safety; "
-        "bad = [m for m in ('rasa', 'spacy', 'tensorflow') if m in sys.modules]; "
+        "import sys; import signposting.safety as s; "
+        "s.crisis_reply('suicide_self_harm', 'wales'); "
+        "assert not [m for m in ('rasa', 'spacy', 'tensorflow') if m in sys.modules]; "
+        "assert s.load_screen().screen('I want to end it all').kind is s.CrisisKind.SUICIDE_SELF_HARM; "
+        "assert 'spacy' in sys.modules; "
+        "bad = [m for m in ('rasa', 'tensorflow') if m in sys.modules]; "
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+# --------------------------------------------------------------------------------------
+# The engine is spaCy's Matcher, driven by patterns.yml
+# --------------------------------------------------------------------------------------
+
+
+def test_the_matches_come_from_spacys_matcher(screen: SafetyScreen) -> None:
+    from spacy.matcher import Matcher, PhraseMatcher
+    from spacy.tokens import Doc
+
+    phrase_matcher, *matchers = screen.spacy_matchers
+    assert isinstance(phrase_matcher, PhraseMatcher) and len(phrase_matcher) > 100
+    assert matchers and all(isinstance(m, Matcher) for m in matchers)
+    doc = screen.spacy_doc("honestly I wanna killl myself!!")
+    assert isinstance(doc, Doc)
+    # "kill* @self", the first suicide phrase in patterns.yml, compiled into a Matcher, finds it
+    found = {(doc.vocab.strings[match_id], doc[start:end].text) for m in matchers for match_id, start, end in m(doc)}
+    assert ("kinds.suicide_self_harm[0]", "kill myself") in found
+    assert screen.matches("honestly I wanna killl myself!!") == {"kinds.suicide_self_harm[0]": ["kill myself"]}
+
+
+def _with_phrase(patterns_data: dict[str, Any], phrase: str) -> SafetyScreen:
+    """A screen whose medical_emergency list is just ``phrase`` (and the real everything else)."""
+    data = copy.deepcopy(patterns_data)
+    data["kinds"]["medical_emergency"] = [phrase]
+    return SafetyScreen(data, "test patterns")
+
+
+@pytest.mark.parametrize(
+    "phrase, fires, silent",
+    [
+        ("wobbl* legs", ["his wobbly legs", "wobbling legs", "wobble legs"], ["wibbly legs", "legs wobbly"]),  # prefix
+        ("legs ... gave way", ["legs gave way", "her legs just suddenly gave way"],
+         ["legs, then it gave way", "legs never gave way", "legs one two three four five gave way"]),  # gap
+        ("(very )?pale lips", ["very pale lips", "pale lips"], ["very pale"]),  # optional word
+        ("(went|gone) (grey|a funny colour)", ["he went grey", "gone a funny colour"], ["gone a funny"]),
+        ("collapsed $", ["he collapsed.", "he collapsed", "he collapsed! help"], ["he collapsed yesterday"]),  # end
+        ("@relative fainted", ["my nan fainted", "grandad fainted"], ["the bus driver fainted"]),  # word list
+        ("pulse of # bpm", ["pulse of 150 bpm", "pulse of 38.5 bpm"], ["pulse of many bpm"]),  # number
+        ("fitting again", ["she is fiting agaiin", "FITTING AGAIN"], ["fitted again"]),  # doubled letters
+    ],
+)
+def test_each_part_of_the_phrase_language_drives_the_matcher(
+    patterns_data: dict[str, Any], phrase: str, fires: list[str], silent: list[str]
+) -> None:
+    screen = _with_phrase(patterns_data, phrase)
+    for text in fires:
+        result = screen.screen(text)
+        assert result is not None and result.kind is CrisisKind.MEDICAL_EMERGENCY, (phrase, text, result)
+    for text in silent:
+        assert screen.screen(text) is None, (phrase, text, screen.matches(text))
+
+
+def test_a_phrase_added_to_patterns_yml_fires_and_respects_exclusions_and_negation(
+    patterns_data: dict[str, Any],
+) -> None:
+    text = "my dad's knees look mottled and he is so cold"
+    assert load_screen().screen(text) is None
+    screen = _with_phrase(patterns_data, "(knees|legs|skin) ... mottl*")
+    assert screen.screen(text) == ScreenResult(CrisisKind.MEDICAL_EMERGENCY, "knees look mottled")
+    assert screen.screen("his knees are not mottled") is None  # a gap never swallows "not"
+    assert screen.screen("no, his skin is not mottled") is None
+    data = copy.deepcopy(patterns_data)
+    data["kinds"]["medical_emergency"] = ["(knees|legs|skin) ... mottl*"]
+    data["exclusions"].append("mottled (effect|paint|glass)")
+    assert SafetyScreen(data, "test").screen("the skin of the vase has a mottled effect") is None
+
+
+def test_a_phrase_that_cannot_follow_the_end_of_a_sentence_is_refused(patterns_data: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"'kinds.medical_emergency\[0\]'.*nothing can follow '\$'"):
+        _with_phrase(patterns_data, "collapsed $ again")
+
+
+def test_the_same_file_is_compiled_once_and_an_edit_is_compiled_again(tmp_path: Path) -> None:
+    copy_path = tmp_path / "patterns.yml"
+    copy_path.write_bytes(DEFAULT_PATTERNS_PATH.read_bytes())
+    first, second = load_screen(copy_path), load_screen(copy_path)
+    assert first is not second and first.spacy_matchers[0] is second.spacy_matchers[0]  # compiled once
+    assert first.screen("my knees look mottled") is None
+    text = copy_path.read_text(encoding="utf-8").replace("    - unresponsive\n", "    - unresponsive\n    - mottl*\n")
+    copy_path.write_text(text, encoding="utf-8")
+    edited = load_screen(copy_path)
+    assert edited.spacy_matchers[0] is not first.spacy_matchers[0]
+    assert edited.screen("my knees look mottled") == ScreenResult(CrisisKind.MEDICAL_EMERGENCY, "mottled")
+    copy_path.write_text(text.replace("    - mottl*\n", "    - (mottl*\n"), encoding="utf-8")
+    for _ in range(2):  # a broken file is never cached: it is reported every time
+        with pytest.raises(ValueError, match=re.escape(str(copy_path))):
+            load_screen(copy_path)
+
+
+def test_a_broken_patterns_edit_keeps_the_last_good_knowledge(knowledge_copy: Path) -> None:
+    from signposting import knowledge as kb
+
+    store = kb.KnowledgeStore(knowledge_copy)
+    good = store.get()
+    patterns = knowledge_copy / "safety" / "patterns.yml"
+    text = patterns.read_text(encoding="utf-8")
+    patterns.write_text(text.replace("    - suicidal\n", "    - (suicidal\n", 1), encoding="utf-8")
+    assert store.get() is good
+    assert store.last_error is not None and "kinds.suicide_self_harm[1]" in str(store.last_error)
+    patterns.write_text(text, encoding="utf-8")
+    assert store.get() is not good and store.last_error is None
+
+
+def test_screening_from_many_threads_gives_the_same_answers(screen: SafetyScreen) -> None:
+    texts = [m["text"] for m in ALL_CRISIS + ALL_LOOKALIKE]
+    expected = [screen.screen(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(screen.screen, texts * 3))
+    assert results == expected * 3
+
+
+def test_a_long_running_screen_starts_a_fresh_vocabulary(
+    patterns_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """spaCy's vocabulary keeps every word it has seen; the screen replaces it before it grows too big."""
+    import signposting.safety as safety
+
+    screen = SafetyScreen(patterns_data, "test")
+    start = screen.spacy_doc("").vocab
+    monkeypatch.setattr(safety, "_VOCAB_LIMIT", len(start.strings) + 200)
+    for i in range(400):
+        assert screen.screen(f"word{i}x unusual{i}y") is None
+    assert screen.spacy_doc("").vocab is not start
+    assert len(screen.spacy_doc("").vocab.strings) <= len(start.strings) + 200 + 10
+    assert screen.screen("I want to kill myself").kind is CrisisKind.SUICIDE_SELF_HARM
 
 
 # --------------------------------------------------------------------------------------
