@@ -2,11 +2,18 @@
 
 Prints the web chat's address once both answer. Ctrl-C (or SIGTERM) stops both cleanly.
 
-Environment (all optional):
+Two profiles (`--profile NAME` or SIGNPOST_PROFILE):
+    embedded    (default) one action server and one Rasa server, conversations in a SQLite file:
+                runs on a bare laptop.
+    production  PostgreSQL, Redis and RabbitMQ, several Rasa and action servers behind a local
+                balancer, the outcomes consumer: see scripts/production.py and .env.example.
+
+Environment of the embedded profile (all optional):
     SIGNPOST_RASA_PORT     Rasa server port (default 5005)
     SIGNPOST_ACTIONS_PORT  action server port (default 5055)
     SIGNPOST_TRACKER_DB    SQLite file for conversations (default .rasa/tracker.db)
     SIGNPOST_MODEL         model file (default models/signpost.tar.gz)
+    SIGNPOST_API_TOKEN     when set, Rasa's HTTP API (/conversations, /model...) needs ?token=...
 """
 from __future__ import annotations
 
@@ -15,11 +22,15 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+PROFILES = ("embedded", "production")
 
 
 def settings() -> dict[str, str]:
@@ -28,6 +39,7 @@ def settings() -> dict[str, str]:
         "actions_port": os.environ.get("SIGNPOST_ACTIONS_PORT", "5055"),
         "tracker_db": os.environ.get("SIGNPOST_TRACKER_DB", str(ROOT / ".rasa" / "tracker.db")),
         "model": os.environ.get("SIGNPOST_MODEL", str(ROOT / "models" / "signpost.tar.gz")),
+        "api_token": os.environ.get("SIGNPOST_API_TOKEN", ""),
     }
 
 
@@ -55,16 +67,21 @@ def endpoints_file(cfg: dict[str, str]) -> Path:
 
 
 def commands(cfg: dict[str, str]) -> tuple[list[str], list[str]]:
-    actions = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", cfg["actions_port"]]
+    logging_config = ["--logging-config-file", str(ROOT / "bot" / "logging.yml")]  # identifiers redacted from logs
+    actions = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", cfg["actions_port"],
+               *logging_config]
     rasa = [
-        str(BIN / "rasa"), "run",
+        sys.executable, str(ROOT / "scripts" / "rasa_server.py"), "run",  # `rasa run` + a speed-up, a warm-up
         "--model", cfg["model"],
         "--endpoints", str(endpoints_file(cfg)),
         "--credentials", "bot/credentials.yml",
         "--interface", "127.0.0.1",
         "--port", cfg["rasa_port"],
         "--enable-api",
+        *logging_config,
     ]
+    if cfg.get("api_token"):
+        rasa += ["--auth-token", cfg["api_token"]]
     return actions, rasa
 
 
@@ -96,7 +113,27 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-def main() -> int:
+def profile(argv: list[str]) -> str:
+    """--profile NAME (or --profile=NAME) on the command line, else SIGNPOST_PROFILE, else embedded."""
+    chosen = os.environ.get("SIGNPOST_PROFILE") or "embedded"
+    for index, arg in enumerate(argv):
+        if arg == "--profile" and index + 1 < len(argv):
+            chosen = argv[index + 1]
+        elif arg.startswith("--profile="):
+            chosen = arg.split("=", 1)[1]
+    return chosen or "embedded"
+
+
+def main(argv: list[str] | None = None) -> int:
+    chosen = profile(sys.argv[1:] if argv is None else argv)
+    if chosen not in PROFILES:
+        print(f"Unknown profile '{chosen}': use one of {', '.join(PROFILES)}.", file=sys.stderr)
+        return 2
+    if chosen == "production":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import production
+
+        return production.main()
     cfg = settings()
     if not Path(cfg["model"]).exists():
         print(f"No model at {cfg['model']}: run `make train` first.", file=sys.stderr)
@@ -123,8 +160,9 @@ def main() -> int:
         print(f"Starting Rasa on 127.0.0.1:{cfg['rasa_port']} (loading the model takes about 30 s)...", flush=True)
         processes.append(subprocess.Popen(rasa_cmd, cwd=ROOT, env=env))
         base = f"http://127.0.0.1:{cfg['rasa_port']}"
+        token = f"?token={urllib.parse.quote(cfg['api_token'])}" if cfg.get("api_token") else ""
         if not wait_for(f"{base}/webhooks/webchat/health", processes[1], 300) or not wait_for(
-                f"{base}/status", processes[1], 60):
+                f"{base}/status{token}", processes[1], 60):
             print("Rasa did not start; see the messages above.", file=sys.stderr)
             return 1
         print(

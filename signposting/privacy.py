@@ -151,6 +151,8 @@ def tracker_engine(url: Optional[str] = None) -> Engine:
     url = url or tracker_url()
     with _engines_lock:
         if url not in _engines:
+            if url.startswith("sqlite:///"):  # a fresh checkout has no .rasa/ yet: the tombstone still needs a home
+                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
             _engines[url] = create_engine(url, future=True, pool_pre_ping=True)
         return _engines[url]
 

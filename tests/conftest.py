@@ -13,7 +13,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # the action tests' directory index: a throwaway SQLite file, never the developer's own
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{__import__('tempfile').mkdtemp(prefix='signpost-test-')}/directory.db")
+_SCRATCH = __import__("tempfile").mkdtemp(prefix="signpost-test-")
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_SCRATCH}/directory.db")
+# conversations deleted by tests: a throwaway tracker file, never the developer's .rasa/tracker.db
+os.environ.setdefault("SIGNPOST_TRACKER_DB", f"{_SCRATCH}/tracker.db")
 
 from signposting import knowledge as kb  # noqa: E402
 
