@@ -294,6 +294,7 @@ def main() -> None:
 
 # Command groups kept in modules of their own: they import `app` from here, so they are imported last.
 from signposting import cli_privacy, cli_staff  # noqa: E402,F401  (`privacy`, `staff` and `handoff`)
+from signposting import cli_ops  # noqa: E402,F401  (`db upgrade`, `outcomes consume`, `report`)
 
 if __name__ == "__main__":
     main()
