@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock train run chat test test-fast validate eval bench knowledge-check clean
+.PHONY: help setup lock train run chat test test-fast validate eval bench knowledge-check clean report bench-load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -36,8 +36,15 @@ lock: ## Re-resolve requirements.in and rewrite constraints.txt (maintainers onl
 train: setup ## Train the Rasa model, only if config.yml, bot/ or data/ changed
 	$(PY) scripts/train_if_stale.py
 
-run: train ## Start the action server, Rasa (REST + socket.io) and the web chat on 127.0.0.1
-	$(PY) scripts/run.py
+PROFILE ?= embedded
+run: train ## Start Signpost on 127.0.0.1 (PROFILE=production: PostgreSQL, Redis, RabbitMQ, 2+2 servers; see .env.example)
+	$(PY) scripts/run.py --profile $(PROFILE)
+
+report: setup ## Outcomes of the last 7 days: a table, and outcomes.png for managers
+	$(PY) -m signposting report --days 7 --png outcomes.png
+
+bench-load: train ## Load test against Rasa's starter bot: 1/10/50 users, both profiles (about 35 minutes)
+	mkdir -p results && $(PY) bench/load_bench.py --short-duration 60 --duration 300 --out results/load.json
 
 chat: setup ## Talk to a running Signpost from this terminal (start `make run` first)
 	$(PY) -m signposting chat
