@@ -177,6 +177,7 @@ async def run(args: argparse.Namespace) -> None:
     for label, seconds in sorted(by_group(stats).items(), key=lambda item: -item[1]):
         print(f"  {label:<52}{seconds / turns * 1000:8.1f} ms  {seconds / total:5.1%}")
     print_top(profiler, args.top, "Rasa server: most time, cumulative (all turns)")
+    print_top(profiler, args.top, "Rasa server: most time in the function itself (all turns)", order="tottime")
     if actions_profile.exists():
         action_stats = pstats.Stats(str(actions_profile))
         groups = by_group(action_stats)
@@ -187,9 +188,9 @@ async def run(args: argparse.Namespace) -> None:
         print_top(str(actions_profile), args.top, "action server: most time, cumulative (all turns)")
 
 
-def print_top(source: object, top: int, title: str) -> None:
+def print_top(source: object, top: int, title: str, order: str = "cumulative") -> None:
     out = io.StringIO()
-    pstats.Stats(source, stream=out).sort_stats("cumulative").print_stats(top)  # type: ignore[arg-type]
+    pstats.Stats(source, stream=out).sort_stats(order).print_stats(top)  # type: ignore[arg-type]
     print(f"\n{title}:")
     print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:12000])
 

@@ -24,9 +24,14 @@ sys.path.insert(0, str(ROOT))
 METADATA_MODULES = [
     "signposting.directory",
     "signposting.outcomes",
+    "signposting.staff",        # handoff's metadata, with the staff tables registered on it
+    "signposting.consent",
+    "signposting.records",
+    "signposting.followup",
+    "channels.state",
 ]
 # tables in the same database that are not ours: Rasa's SQL tracker store creates its own
-FOREIGN_TABLES = {"events"}
+FOREIGN_TABLES = {"events", "signpost_forgotten"}   # privacy tombstones live beside the tracker
 
 
 def target_metadata() -> list[MetaData]:

@@ -143,13 +143,34 @@ def _out_of_ten(word: str, text: str) -> bool:
         [w for w in NUMBER_WORDS if _has(w, text)]) > 1
 
 
+YOUNG_CARER = "young_carer"
+YOUNG_WORDS = ("young carer", "under 18", "i'm a kid", "im a kid", "i am a kid", "at school", "my teacher",
+               "i'm a teenager", "im a teenager", "i am a teenager", "primary school", "secondary school")
+_AGE = re.compile(r"\b(?:i'?m|i am|aged?)\s+(\d{1,2})\b(?!\s*(?:years? ago|weeks?|months?|days?|hours?))")
+
+
+def domains_for(settings: Mapping[str, Any], role: str | None) -> list[Mapping[str, Any]]:
+    """The check-in's domains for a role: carer_only ones for carers; for young carers (under 18) the
+    ones with a young_carer_question (no money or work questions for a child)."""
+    if role == YOUNG_CARER:
+        return [d for d in settings["domains"] if d.get("young_carer_question")]
+    return [d for d in settings["domains"] if not d.get("carer_only") or role == "carer"]
+
+
 def parse_role(text: str) -> str | None:
-    """'I look after my mum' -> carer; 'I'm a nurse' -> professional; 'I have cancer' -> patient."""
+    """'I look after my mum' -> carer; 'I'm a nurse' -> professional; 'I have cancer' -> patient;
+    'I'm 14 and I help look after my dad' -> young_carer."""
     clean = _normalise(text)
-    if clean in ROLES:
+    if clean in ROLES or clean == YOUNG_CARER:
         return clean
+    if any(_has(phrase, clean) for phrase in ("young carer", "young carers")):
+        return YOUNG_CARER
     for role in ("professional", "carer", "patient"):
         if any(_has(phrase, clean) for phrase in ROLE_WORDS[role]):
+            if role == "carer":
+                age = _AGE.search(clean)
+                if any(_has(phrase, clean) for phrase in YOUNG_WORDS) or (age and 5 <= int(age.group(1)) < 18):
+                    return YOUNG_CARER
             return role
     return None
 
@@ -197,7 +218,7 @@ def summarise(
 
     ``scores`` maps a domain's slot name (score_emotional...) to an int, 'skipped' or None.
     """
-    domains = [d for d in settings["domains"] if not d.get("carer_only") or role == "carer"]
+    domains = domains_for(settings, role)
     scored, skipped = [], []
     for order, domain in enumerate(domains):
         value = scores.get(domain["slot"])
@@ -221,14 +242,18 @@ def summarise(
 
 
 def next_steps(domain: Mapping[str, Any], role: str | None) -> list[Mapping[str, Any]]:
-    """The 1-3 next steps for a domain, the carer's version for carers where there is one."""
-    if role == "carer" and domain.get("carer_next_steps"):
+    """The 1-3 next steps for a domain, the carer's (or young carer's) version where there is one."""
+    if role == YOUNG_CARER and domain.get("young_carer_next_steps"):
+        return list(domain["young_carer_next_steps"])[:3]
+    if role in ("carer", YOUNG_CARER) and domain.get("carer_next_steps"):
         return list(domain["carer_next_steps"])[:3]
     return list(domain.get("next_steps", []))[:3]
 
 
 def question(domain: Mapping[str, Any], role: str | None) -> str:
     """The wording of a domain's question for this person."""
-    if role == "carer" and domain.get("carer_question"):
+    if role == YOUNG_CARER and domain.get("young_carer_question"):
+        return domain["young_carer_question"]
+    if role in ("carer", YOUNG_CARER) and domain.get("carer_question"):
         return domain["carer_question"]
     return domain["question"]

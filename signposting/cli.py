@@ -298,3 +298,4 @@ from signposting import cli_ops  # noqa: E402,F401  (`db upgrade`, `outcomes con
 
 if __name__ == "__main__":
     main()
+from signposting import cli_followup  # noqa: E402,F401  (followups, consent)

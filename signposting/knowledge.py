@@ -67,6 +67,24 @@ REQUIRED_WORDING = (
     "callback_declined", "handoff_unavailable", "handoff_after_checkin", "channel_only_text", "channel_empty",
     "channel_empty_sms", "channel_trimmed", "channel_stopped", "channel_button_expired", "handoff_staff_joined",
     "handoff_staff_left",
+    # the plan to keep (signposting/plan.py, plan_pdf.py); the *_young versions are optional
+    "plan_title", "plan_made", "plan_intro", "plan_what_matters", "plan_concerns_top", "plan_concerns_other",
+    "plan_concerns", "plan_item", "plan_item_scored", "plan_next_step", "plan_contact", "plan_more_steps",
+    "plan_not_now", "plan_nothing", "plan_what_helps", "plan_what_helps_note", "plan_stage", "plan_stage_services",
+    "plan_stage_topics", "plan_questions", "plan_review_heading", "plan_review", "plan_code", "plan_talk",
+    "plan_urgent", "plan_footer", "plan_page", "plan_short_title", "plan_short_matters", "plan_short_item",
+    "plan_short_review", "plan_short_code", "plan_short_helpline",
+    "compare_count", "compare_changed", "compare_same", "compare_new", "compare_gone", "followup_message",
+    "followup_checkin_button", "followup_not_now_button", "followup_stop_button", "role_young_carer",
+    "ask_journey_stage", "ask_journey_stage_young", "stage_help", "ask_work_status", "work_working",
+    "work_off_sick", "work_not_working", "work_retired", "work_studying", "work_help", "pick_area_more",
+    "area_done", "area_none", "area_help", "top_done", "pick_top_more", "top_help", "plan_ready",
+    "plan_ready_web", "plan_offer", "plan_offer_keep", "plan_keep_button", "plan_followup_button", "plan_no_thanks_button",
+    "keep_plan_done", "keep_plan_updated", "keep_plan_nothing", "forget_plan_done", "forget_plan_nothing",
+    "returning_welcome", "returning_offer", "returning_yes", "returning_no", "compare_intro", "give_code_ask",
+    "give_code_found", "give_code_not_found", "followup_ask", "followup_1", "followup_2", "followup_4",
+    "followup_done", "followup_not_here", "followup_stopped", "followup_none", "stop_followup_cancelled",
+    "social_care_intro", "social_care_more", "social_care_ask_nation",
 )
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -213,8 +231,10 @@ class Knowledge:
         return [service for service in self.services.values() if service.get("status") == "active"]
 
     def domains(self, role: str | None = None) -> list[dict]:
-        """Assessment domains in order, with the carer-only ones only for carers."""
-        return [d for d in self.assessment["domains"] if not d.get("carer_only") or role == "carer"]
+        """Assessment domains in order, with the carer-only ones only for carers (young carers: their own)."""
+        from signposting.assessment import domains_for
+
+        return list(domains_for(self.assessment, role))
 
 
 # --------------------------------------------------------------------------- checks

@@ -183,7 +183,14 @@ def unregister_deleter(name: str) -> None:
 
 
 def registered_deleters() -> dict[str, Deleter]:
-    """The registered deleters plus the handoff queue's (when signposting.handoff exists)."""
+    """The registered deleters plus the handoff queue's (when signposting.handoff exists).
+
+    Importing signposting.consent registers consent records, kept plans and follow-ups, so that a
+    deletion from any process (the CLI, the staff console) reaches them too."""
+    try:
+        importlib.import_module("signposting.consent")
+    except ImportError:  # pragma: no cover - a trimmed install without those modules
+        pass
     with _registry_lock:
         found = dict(_registry)
     handoff = _handoff_deleter()
@@ -334,12 +341,20 @@ def purge(older_than_days: Optional[int] = None, tracker: Union[Engine, str, Non
         failed.update(report.failed)
     if deleters is None:
         removed["closed handoff requests"] = _purge_closed_handoffs(days)
+        removed.update(_purge_people(days))
     if _has_table(engine, tombstones.name):
         with engine.begin() as conn:
             conn.execute(delete(tombstones).where(tombstones.c.forgotten_at < now - TOMBSTONE_SECONDS))
     report = PurgeReport(days, len(stale), removed, tuple(sorted(failed)))
     logger.info("Retention: %d conversation(s) older than %d days deleted (%d rows)", len(stale), days, report.total)
     return report
+
+
+def _purge_people(days: int) -> dict[str, int]:
+    """Kept plans not updated and finished follow-ups older than the retention period."""
+    from signposting import followup, records
+
+    return {"kept plans": records.purge(days), "finished follow-ups": followup.purge(days)}
 
 
 def _purge_closed_handoffs(days: int) -> int:
