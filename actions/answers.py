@@ -97,11 +97,17 @@ class ActionGreet(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         from signposting import privacy
 
+        from actions import keeping
+
+        kb = knowledge()
+        back, events = keeping.welcome_back(tracker, kb)
         if tracker.get_slot("role"):
-            dispatcher.utter_message(text=knowledge().say("greet_again"))
+            dispatcher.utter_message(text=kb.say("greet_again"))
         else:
-            dispatcher.utter_message(text=knowledge().say("greet", retention_days=privacy.retention_days()))
-        return []
+            dispatcher.utter_message(text=kb.say("greet", retention_days=privacy.retention_days()))
+        if back is not None:   # a kept plan (with consent): say what it started with; the check-in compares
+            send(dispatcher, [back])
+        return events
 
 
 class ActionReply(Action):
@@ -177,6 +183,12 @@ class ActionHandleInform(Action):
                 events += show_services(dispatcher, tracker, ask, found,
                                         place.outward if place else tracker.get_slot("postcode"), say_if_none=True)
                 events += [SlotSet("pending_topic", None), SlotSet("pending_search", None)]
+            elif pending == "ask_social_care":
+                from actions.keeping import social_care_messages
+
+                topic = tracker.get_slot("pending_social_care") or "needs_assessment"
+                send(dispatcher, social_care_messages(kb, topic, found, intro=False))
+                events += [SlotSet("pending_topic", None), SlotSet("pending_social_care", None)]
             elif pending:
                 send(dispatcher, render.topic_answer(kb, pending, found))
                 events.append(SlotSet("pending_topic", None))

@@ -61,3 +61,19 @@ def entity(tracker: Tracker, name: str) -> Any:
 
 def is_payload(text: Any) -> bool:
     return isinstance(text, str) and text.startswith("/")
+
+
+def set_before_this_message(tracker: Tracker, slot: str, value: Any) -> bool:
+    """True if ``slot`` already held ``value`` before the person's latest message.
+
+    A form that starts re-validates the answers it already has; this tells such a re-check from a new
+    answer, so that what is said about an answer (a stage's words, a young carer's welcome) is said once.
+    """
+    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=-1)
+    current = None
+    for event in tracker.events[: max(last_user, 0)]:
+        if event.get("event") == "slot" and event.get("name") == slot:
+            current = event.get("value")
+        elif event.get("event") in ("reset_slots", "restart"):
+            current = None
+    return current is not None and current == value

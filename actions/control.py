@@ -18,9 +18,15 @@ class ActionStop(Action):
         return "action_stop"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions import keeping
+
         kb = knowledge()
+        try:
+            cancelled = keeping.cancel_followups(tracker.sender_id)   # "stop" means no message later either
+        except Exception:   # logged there; the scheduler checks consent again before it sends anything
+            cancelled = 0
         dispatcher.utter_message(
-            text=kb.say("stopped") + " " + kb.say("stop"),
+            text=kb.say("stopped") + " " + kb.say("stop") + (" " + kb.say("stop_followup_cancelled") if cancelled else ""),
             buttons=[{"title": kb.say("start_again_button"), "payload": "/start_again"},
                      {"title": kb.say("talk_to_person"), "payload": "/request_human"}],
         )

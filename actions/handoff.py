@@ -104,11 +104,15 @@ def preview(tracker: Tracker) -> str:
     return "; ".join(parts) if parts else kb.say("handoff_preview_empty")
 
 
-def _consent(phone_too: bool) -> handoff.Consent:
-    """What the person agreed to, in the words staff see beside the summary."""
+def _consent(phone_too: bool, sender_id: str) -> handoff.Consent:
+    """What the person agreed to, in the words staff see beside the summary; also kept with every other
+    consent they gave (signposting/consent.py), so "forget my plan" and "what did I agree to" see it."""
     scope = "share the summary and this conversation with the helpline team"
     if phone_too:
         scope += ", and keep my phone number until they have called back"
+    from signposting import consent
+
+    consent.give(sender_id, consent.HANDOFF, consent.HELPLINE_STAFF, scope, now=now())
     return handoff.Consent(share_summary=True, store_phone=phone_too, scope=scope,
                            recipient="helpline staff", given_at=now())
 
@@ -174,7 +178,7 @@ class ValidateHandoffForm(FormValidationAction):
             handoff.request_callback(
                 tracker.sender_id, tracker.get_latest_input_channel() or "unknown", stored, text_, phone=number,
                 preferred_time=str(tracker.get_slot("callback_time")),
-                preferred_channel=str(tracker.get_slot("callback_channel")), consent=_consent(True),
+                preferred_channel=str(tracker.get_slot("callback_channel")), consent=_consent(True, tracker.sender_id),
                 now=now(), knowledge=knowledge())
         except Exception:  # the store is down: say so, with the number to call, and end the form
             logger.exception("Could not store a callback request for %s", tracker.sender_id)
@@ -270,7 +274,7 @@ class ActionHandoffDone(Action):
         try:
             stored, text_ = _stored(conversation_summary(tracker))
             handoff.request_handoff(tracker.sender_id, tracker.get_latest_input_channel() or "unknown",
-                                    stored, text_, consent=_consent(False))
+                                    stored, text_, consent=_consent(False, tracker.sender_id))
         except Exception:
             logger.exception("Could not queue a handoff for %s", tracker.sender_id)
             dispatcher.utter_message(text=kb.say("handoff_unavailable"))

@@ -5,6 +5,7 @@
     GET  /webhooks/webchat/health            {"status": "ok"}
     POST /webhooks/webchat/webhook           {"sender", "message", "id"?} -> [{"text", "buttons"}...]
     GET  /webhooks/webchat/summary/<sender>  the conversation summary, as a text file to keep
+    GET  /webhooks/webchat/plan/<sender>     the plan to keep, as a PDF (?large=1: large print)
     GET  /webhooks/webchat/history/<sender>  {"messages": [{"who": "me"|"bot", "text", "buttons"}]}
     GET  /webhooks/webchat/inbox/<sender>    {"messages": [...]}: replies queued by the helpline team
 
@@ -178,6 +179,17 @@ def conversation_summary(tracker: Any, knowledge: Optional[kb.Knowledge] = None)
     return summaries.from_events(tracker.current_slot_values(), [e.as_dict() for e in tracker.events], knowledge)
 
 
+NO_PLAN = "There's no plan here yet. A short check-in makes one: say \"check-in\" in the chat."
+
+
+def plan_pdf_bytes(slots: Dict[str, Any], large_print: bool = False) -> bytes:
+    """The person's plan (signposting/plan.py) from the conversation's answers, as a PDF."""
+    from signposting import handoff, hours, plan, plan_pdf
+
+    today = handoff.now_utc().astimezone(hours.UK).date()
+    return plan_pdf.render_pdf(plan.build_plan(slots, today), large_print=large_print)
+
+
 def _valid_buttons(raw: Any) -> List[Dict[str, str]]:
     if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
         return []
@@ -279,6 +291,22 @@ class WebChatInput(InputChannel):
             text = summaries.as_text(conversation_summary(tracker))
             headers = dict(PRIVATE, **{"Content-Disposition": 'attachment; filename="signpost-summary.txt"'})
             return response.text(text, headers=headers, content_type="text/plain; charset=utf-8")
+
+        @bp.route("/plan/<sender>", methods=["GET"])
+        async def plan_pdf(request: Request, sender: str) -> HTTPResponse:
+            if not SENDER.match(sender):
+                return response.text(BAD_SENDER, status=400, headers=PRIVATE)
+            tracker, failed = await self._tracker(request, sender)
+            if failed:
+                return failed
+            slots = tracker.current_slot_values() if tracker is not None else {}
+            if not slots.get("assessment_done"):
+                return response.text(NO_PLAN, status=404, headers=PRIVATE)
+            large = request.args.get("large") in ("1", "true", "yes")
+            body = await asyncio.get_running_loop().run_in_executor(None, plan_pdf_bytes, slots, large)
+            name = "signpost-plan-large-print.pdf" if large else "signpost-plan.pdf"
+            headers = dict(PRIVATE, **{"Content-Disposition": f'attachment; filename="{name}"'})
+            return response.raw(body, headers=headers, content_type="application/pdf")
 
         @bp.route("/history/<sender>", methods=["GET"])
         async def history(request: Request, sender: str) -> HTTPResponse:

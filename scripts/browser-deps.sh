@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What the browser tests (tests/browser) need besides the Python packages, installed only if missing:
+# What the browser tests (tests/browser) and the plan PDF's tests need besides the Python packages,
+# installed only if missing (poppler-utils for pdftotext/pdftoppm, DejaVu fonts for the PDF):
 #   - Debian's chromium at /usr/bin/chromium (Playwright drives it; no browser download of its own)
 #   - axe-core from npm, pinned in tests/browser/package-lock.json, into tests/browser/node_modules
 # Idempotent: a second run changes nothing and takes a second. Safe to run in CI before `make test`.
@@ -28,6 +29,25 @@ else
     || fail "apt-get install chromium failed (see above)."
   [ -x /usr/bin/chromium ] || fail "chromium installed but /usr/bin/chromium is missing: the browser tests will skip."
   say "chromium installed: $(/usr/bin/chromium --version 2>/dev/null || true)"
+fi
+
+# --- poppler-utils (pdftotext, pdftoppm) and DejaVu fonts: the plan PDF's tests open the PDF -------------
+if command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 \
+    && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  say "poppler-utils and DejaVu fonts are there"
+else
+  command -v apt-get >/dev/null 2>&1 \
+    || fail "pdftotext/pdftoppm or DejaVu fonts missing and no apt-get: install poppler-utils and fonts-dejavu-core."
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || fail "run 'apt-get install -y poppler-utils fonts-dejavu-core' as root."
+    sudo="sudo"
+  fi
+  say "installing poppler-utils and fonts-dejavu-core..."
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils fonts-dejavu-core \
+    || { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils fonts-dejavu-core; } \
+    || fail "apt-get install poppler-utils failed (see above)."
 fi
 
 # --- axe-core ----------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ What runs, all on 127.0.0.1:
 - SIGNPOST_ACTIONS_INSTANCES action servers behind a balancer on SIGNPOST_ACTIONS_PORT (5055).
 - SIGNPOST_RASA_INSTANCES Rasa servers behind a balancer on SIGNPOST_RASA_PORT (5005), all sharing
   PostgreSQL (tracker store), Redis (lock store) and RabbitMQ (event broker).
-- the outcomes consumer (`signposting outcomes consume`), unless SIGNPOST_OUTCOMES=off.
+- the outcomes consumer (`signposting outcomes consume`), unless SIGNPOST_OUTCOMES=off;
+- the follow-up scheduler (`signposting followups run`): check-in messages people asked for.
 
 Why the supervisor restarts a process that dies: the others carry on meanwhile (the balancer sends
 turns to the live instances), and since every conversation is in PostgreSQL a restarted server
@@ -261,6 +262,8 @@ class Stack:
             f"http://127.0.0.1:{self.rasa_port}/_balancer/status")
         self.outcomes = (Child("outcomes consumer", [python, "-m", "signposting", "outcomes", "consume"])
                          if cfg["SIGNPOST_OUTCOMES"] == "on" else None)
+        # check-in messages people asked for; any number may run: a follow-up is claimed before it is sent
+        self.followups = Child("follow-up scheduler", [python, "-m", "signposting", "followups", "run"])
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -281,14 +284,15 @@ class Stack:
     @property
     def children(self) -> list[Child]:
         return [*self.actions, self.actions_balancer, *self.rasa, self.rasa_balancer,
-                *([self.outcomes] if self.outcomes else [])]
+                *([self.outcomes] if self.outcomes else []), self.followups]
 
     def write_state(self) -> None:
         state = {
             "profile": "production", "rasa_port": self.rasa_port, "actions_port": self.actions_port,
             "rasa": [c.as_dict() for c in self.rasa], "actions": [c.as_dict() for c in self.actions],
             "rasa_balancer": self.rasa_balancer.as_dict(), "actions_balancer": self.actions_balancer.as_dict(),
-            "outcomes": self.outcomes.as_dict() if self.outcomes else None, "supervisor": os.getpid(),
+            "outcomes": self.outcomes.as_dict() if self.outcomes else None,
+            "followups": self.followups.as_dict(), "supervisor": os.getpid(),
         }
         self.state_path.write_text(json.dumps(state, indent=2))
 
@@ -330,6 +334,7 @@ class Stack:
                 return f"{failed.name} did not start; see the messages above."
         if self.outcomes:
             self.outcomes.start(self.env)
+        self.followups.start(self.env)
         self.write_state()
         return None
 

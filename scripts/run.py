@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{base}/status{token}", processes[1], 60):
             print("Rasa did not start; see the messages above.", file=sys.stderr)
             return 1
+        # the check-in messages people ask for (stored in the project database, so a restart loses none)
+        processes.append(subprocess.Popen([sys.executable, "-m", "signposting", "followups", "run"], cwd=ROOT, env=env))
         print(
             "\nSignpost is running.\n"
             f"  Web chat:     {base}/webhooks/webchat/\n"

@@ -1,6 +1,6 @@
 """Locust users holding whole Signpost conversations over REST, as people would (1-3 s between messages).
 
-Each simulated person, over and over: a carer's check-in (five questions and the summary), a search
+Each simulated person, over and over: a carer's full check-in (stage, work, five questions, other areas, the top ones, what helps, the plan), a search
 for local services with a postcode, and a benefits check in Scotland, each a new conversation. A
 turn fails when the HTTP call fails, the reply is empty, or it is not the step the script expects.
 
@@ -18,12 +18,17 @@ CHECK_IN = [
     ("/greet", None),
     ("I look after my husband, he has lung cancer", None),
     ("Money mostly. I've had to stop work to look after him", "5 quick questions"),
-    ("/start_assessment", "(1 of 5)"),
+    ("/start_assessment", "closest to where you are now"),
+    ("skip", "fits you best"),
+    ('/inform{"choice":"working"}', "(1 of 5)"),
     ("about a 6", "(2 of 5)"),
     ("really bad", "(3 of 5)"),
     ("9", "(4 of 5)"),
     ("skip", "(5 of 5)"),
-    ("8", "out of 10"),
+    ("8", "Pick as many"),
+    ("that's all", "matter most"),
+    ('/inform{"choice":"done"}', "helps you already"),
+    ("my sister", "out of 10"),
 ]
 DIRECTORY = [  # (no greeting first: "hello" starts the check-in's first question, which would take the next answer)
     ("are there any support groups near me", "postcode"),

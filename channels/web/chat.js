@@ -20,6 +20,8 @@
   var typing = document.getElementById("typing");
   var status = document.getElementById("status");
   var download = document.getElementById("download");
+  var planLinks = document.getElementById("plan-links");
+  var PLAN = "signpost.plan";
 
   // ----------------------------------------------------------------- storage (never fatal)
   function load(key, fallback) {
@@ -158,6 +160,7 @@
       download.hidden = false;
       if (replies.replayed && !replies.length) { reload(); return; }  // answered elsewhere: fetch it
       replies.forEach(function (m) {
+        if (m && m.custom && m.custom.plan_ready) { showPlan(); }
         if (m && (m.text || (m.buttons && m.buttons.length))) {
           add({ who: "bot", text: m.text || "", buttons: m.buttons || [] });
         }
@@ -295,8 +298,16 @@
       });
   }
 
+  function showPlan() {
+    planLinks.hidden = false;
+    try { sessionStorage.setItem(PLAN, "1"); } catch (e) { /* storage off: the links show until reload */ }
+  }
+
   // ----------------------------------------------------------------- start
   download.href = base + "summary/" + sender;
+  document.getElementById("plan").href = base + "plan/" + sender;
+  document.getElementById("plan-large").href = base + "plan/" + sender + "?large=1";
+  try { if (sessionStorage.getItem(PLAN) === "1") { planLinks.hidden = false; } } catch (e) { /* no storage */ }
   if (fresh) {
     history = [];
     outbox = [];

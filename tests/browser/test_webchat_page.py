@@ -9,6 +9,8 @@ Screenshots at 320 and 1280 px go to artifacts/browser/.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,6 +104,10 @@ def carer_checkin(browser: Any, chat_url: str, knowledge: Any) -> Any:
     assert knowledge.say("ask_what_matters") in last_bot(page)
     type_message(page, HOSTILE)
     click(page, knowledge.say("checkin_yes"))
+    assert knowledge.say("ask_journey_stage") in last_bot(page)
+    click(page, "They're coming out of hospital")
+    assert knowledge.say("ask_work_status") in last_bot(page)
+    click(page, knowledge.say("work_working"))
     assert "(1 of 5)" in last_bot(page)
     for answer, next_question in (("6", "(2 of 5)"), ("8", "(3 of 5)"), ("9", "(4 of 5)")):
         click(page, answer)
@@ -109,6 +115,14 @@ def carer_checkin(browser: Any, chat_url: str, knowledge: Any) -> Any:
     type_message(page, "skip")  # the Skip button is broken for now: see test_the_skip_button_skips_a_question
     assert "(5 of 5)" in last_bot(page)
     click(page, "3")
+    click(page, "Your home")                      # an area beyond the four...
+    click(page, knowledge.say("area_done"))
+    assert "(1 of 1)" in last_bot(page)
+    click(page, "7")                              # ...rated, then the top ones chosen
+    click(page, "Your home (7)")
+    click(page, "Money (9)")
+    click(page, knowledge.say("top_done"))
+    type_message(page, "my sister Jo")            # what helps already
     yield page
     context.close()
 
@@ -120,6 +134,7 @@ def test_a_carer_does_the_whole_check_in_with_the_mouse(carer_checkin: Any, know
         < summary.index("How you're feeling: 6 out of 10") < summary.index("3 out of 10")
     assert "Skipped: Work." in summary
     assert knowledge.helplines["macmillan_support_line"]["phone"] in summary  # a 9 offers a person
+    assert "Your home (7 out of 10)" in summary and "\u201cmy sister Jo\u201d" in summary
     # every quick reply already answered can no longer be pressed; the summary's own options can
     assert option(page, "6").count() == 0
     assert option(page, knowledge.say("talk_to_person")).count() == 1
@@ -162,14 +177,35 @@ def test_the_summary_downloads_with_the_scores_and_a_helpline_number(carer_check
     assert "signposting, not medical advice" in text
 
 
+def test_the_plan_downloads_as_a_pdf_and_in_large_print(carer_checkin: Any, knowledge: Any) -> None:
+    page = carer_checkin
+    assert page.locator("#plan").is_visible() and page.locator("#plan-large").is_visible()
+    for link, name in (("#plan", "signpost-plan.pdf"), ("#plan-large", "signpost-plan-large-print.pdf")):
+        with page.expect_download() as waiting:
+            page.locator(link).click()
+        download = waiting.value
+        assert download.suggested_filename == name
+        path = artifact(name)
+        download.save_as(str(path))
+        assert path.read_bytes()[:5] == b"%PDF-"
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+            text = " ".join(text.split())
+            # their top two first, in their order, then the rest; their words; a helpline
+            assert text.index("Your home") < text.index("Money") < text.index("Practical things")
+            assert "my sister Jo" in text and knowledge.helplines["macmillan_support_line"]["phone"] in text
+
+
 def test_the_skip_button_skips_a_question(page: Any, chat_url: str, knowledge: Any) -> None:
     open_chat(page, chat_url)
     click(page, knowledge.say("role_patient"))
     type_message(page, "Work")
     click(page, knowledge.say("checkin_yes"))
-    assert "(1 of 4)" in last_bot(page)
+    click(page, knowledge.say("score_skip"))          # where they are on the journey: skipped
+    click(page, knowledge.say("work_retired"))        # retired: no question about work
+    assert "(1 of 3)" in last_bot(page)
     click(page, knowledge.say("score_skip"))
-    assert "(2 of 4)" in last_bot(page)
+    assert "(2 of 3)" in last_bot(page)
 
 
 # --------------------------------------------------------------------------- by keyboard alone
@@ -202,10 +238,17 @@ def test_a_patient_does_the_whole_check_in_with_the_keyboard_alone(page: Any, ch
     page.keyboard.press("Enter")
     settle(page)
     press_option(page, knowledge.say("checkin_yes"), "Enter")
+    press_option(page, "Finished treatment", "Enter")
+    press_option(page, knowledge.say("work_off_sick"), "Space")
     assert "(1 of 4)" in last_bot(page)
     for answer, key in (("7", "Enter"), ("2", "Space"), ("5", "Enter")):
         press_option(page, answer, key)
     page.keyboard.type("about a 9")  # the last one typed, not pressed
+    page.keyboard.press("Enter")
+    settle(page)
+    press_option(page, knowledge.say("area_none"), "Enter")
+    press_option(page, knowledge.say("top_done"), "Enter")
+    page.keyboard.type("skip")
     page.keyboard.press("Enter")
     settle(page)
     summary = "\n".join(bot_texts(page))

@@ -214,11 +214,16 @@ STEPS = [  # (what the person does, the words or button title)
     ("press", "I look after someone with cancer"),
     ("say", "Money mostly. I have had to stop work to look after him"),
     ("press", "Yes, let's start"),
+    ("press", "Skip"),                              # where they are on the journey
+    ("press", "Working"),
     ("press", "6"),
     ("say", "really bad"),
     ("say", "9"),
     ("say", "skip"),  # (the Skip button is refused by the check-in itself: see the report)
-    ("say", "8"),                                   # the summary
+    ("say", "8"),
+    ("press", "None of these"),                     # no other areas
+    ("press", "That's all"),                        # the top ones: as ranked
+    ("say", "my sister"),                           # what helps already; then the summary
     ("say", "are there any support groups near me"),
     ("say", "G12"),                                 # services near a postcode
     ("say", "what benefits could I get?"),
@@ -226,9 +231,17 @@ STEPS = [  # (what the person does, the words or button title)
 ]
 
 
+WEB_ONLY = ("plan_ready_web", "plan_offer_keep")   # the PDF links are on the page; no check-ins to a closed page
+
+
 def _same_content(reference: Turn, other: Turn, channel: str, step: str) -> None:
     """Every text the web chat showed, word for word, and every button, reached the other channel."""
+    from signposting import knowledge as kb, privacy
+
+    web_only = {_flat(kb.current().say(key, days=privacy.retention_days())) for key in WEB_ONLY}
     for text in reference.texts:
+        if _flat(text) in web_only:
+            continue
         assert _flat(text) in other.flat, f"{channel} at {step!r} is missing: {text[:80]!r}"
     missing = [title for title in reference.buttons if title not in other.buttons]
     assert not missing, f"{channel} at {step!r} does not offer {missing}"
@@ -282,7 +295,7 @@ async def test_the_same_conversation_on_web_chat_sms_whatsapp_and_telegram(bot, 
     by_step = {channel: dict(zip([w for _, w in STEPS], turns)) for channel, turns in transcript.items()}
     for channel, turns in by_step.items():
         # the check-in asked five questions, scored by buttons or numbers, and summed up in order
-        summary = turns["8"].flat
+        summary = turns["my sister"].flat
         assert summary.index("Money: 9 out of 10") < summary.index("How you're feeling: 6 out of 10"), channel
         assert "Skipped: Work." in summary, channel
         # services near G12, by name, with a phone number

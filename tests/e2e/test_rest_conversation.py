@@ -36,11 +36,15 @@ def test_a_carer_holds_a_whole_conversation(signpost, knowledge):
     opening = say(base, me, "/greet")
     assert knowledge.say("greet")[:40] in text_of(opening)
     assert [b["payload"] for b in opening[-1]["buttons"]] == [
-        '/inform{"role":"patient"}', '/inform{"role":"carer"}', '/inform{"role":"professional"}']
+        '/inform{"role":"patient"}', '/inform{"role":"carer"}', '/inform{"role":"young_carer"}',
+        '/inform{"role":"professional"}']
     assert text_of(say(base, me, "I look after my husband, he has lung cancer")) == knowledge.say("ask_what_matters")
     offer = say(base, me, "Money mostly. I've had to stop work to look after him")
     assert "5 quick questions" in text_of(offer)
-    first = say(base, me, "/start_assessment")
+    # where they are on the journey, and work: both skippable
+    assert knowledge.say("ask_journey_stage") in text_of(say(base, me, "/start_assessment"))
+    assert knowledge.say("ask_work_status") in text_of(say(base, me, "skip"))
+    first = say(base, me, '/inform{"choice":"skipped"}')
     assert "(1 of 5)" in text_of(first)
     assert "(2 of 5)" in text_of(say(base, me, "about a 6"))
     digression = text_of(say(base, me, "what benefits could I get?"))
@@ -48,7 +52,10 @@ def test_a_carer_holds_a_whole_conversation(signpost, knowledge):
     assert "(3 of 5)" in text_of(say(base, me, "really bad"))
     assert "(4 of 5)" in text_of(say(base, me, "9"))
     assert "(5 of 5)" in text_of(say(base, me, "skip"))
-    summary = text_of(say(base, me, "8"))
+    assert knowledge.concerns["prompts"]["pick_areas"]["carer"] in text_of(say(base, me, "8"))
+    assert "Money (9)" in text_of(say(base, me, "that's all"))   # the top 1-3, highest first
+    assert "What or who helps you already?" in text_of(say(base, me, '/inform{"choice":"done"}'))
+    summary = text_of(say(base, me, "skip"))
     assert summary.index("Money: 9 out of 10") < summary.index("8 out of 10") < summary.index("6 out of 10")
     assert '"Money mostly. I\'ve had to stop work to look after him"' in summary
     assert "Skipped: Work." in summary

@@ -34,12 +34,17 @@ CHECK_IN = [  # (message, what the reply must contain)
     ("/greet", None),
     ("I look after my husband, he has lung cancer", None),
     ("Money mostly. I've had to stop work to look after him", "5 quick questions"),
-    ("/start_assessment", "(1 of 5)"),
+    ("/start_assessment", "closest to where you are now"),   # the journey stage and work: skipped
+    ("skip", "fits you best"),
+    ('/inform{"choice":"skipped"}', "(1 of 5)"),
     ("about a 6", "(2 of 5)"),
     ("really bad", "(3 of 5)"),
     ("9", "(4 of 5)"),
     ("skip", "(5 of 5)"),
-    ("8", "Money: 9 out of 10"),
+    ("8", "Pick as many"),                      # the other areas, the top ones, what helps: the full check-in
+    ("that's all", "matter most"),
+    ('/inform{"choice":"done"}', "helps you already"),
+    ("skip", "Money: 9 out of 10"),
 ]
 
 
@@ -122,7 +127,7 @@ def wait_for_restart(stack, key: str, index: int | None, old_pid: int, seconds: 
 def test_killing_any_process_mid_check_in_loses_nothing(production):
     stack = production["stack"]
     me = "killed-1"
-    check_in(stack, me, CHECK_IN[:5])
+    check_in(stack, me, CHECK_IN[:7])
 
     rasa_pid = stack.state()["rasa"][0]["pid"]
     os.kill(rasa_pid, signal.SIGKILL)  # a Rasa server dies between two answers...
@@ -148,7 +153,7 @@ def test_killing_any_process_mid_check_in_loses_nothing(production):
             assert time.monotonic() < deadline, "the balancer did not come back"
             time.sleep(0.5)
     assert "(5 of 5)" in text_of(replies)
-    assert "Money: 9 out of 10" in text_of(stack.say(me, "8"))
+    check_in(stack, me, CHECK_IN[10:])
     assert user_texts(stack.tracker(me)) == [m for m, _ in CHECK_IN]
 
 
@@ -174,8 +179,8 @@ def test_outcomes_are_counted_and_reported(production, stores, tmp_path, monkeyp
 def test_stopping_everything_and_starting_again_resumes_the_same_step(production, stores, tmp_path_factory):
     stack = production["stack"]
     me = "restarted-1"
-    check_in(stack, me, CHECK_IN[:6])
+    check_in(stack, me, CHECK_IN[:8])
     stack.stop()
     production["stack"] = stack = start_production(tmp_path_factory.mktemp("production-again"), stores)
     assert "(4 of 5)" in text_of(stack.say(me, "9"))
-    assert user_texts(stack.tracker(me)) == [m for m, _ in CHECK_IN[:7]]
+    assert user_texts(stack.tracker(me)) == [m for m, _ in CHECK_IN[:9]]
