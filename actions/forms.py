@@ -241,7 +241,7 @@ class ActionPrepareAssessment(Action):
 
 
 # the full check-in's answers, cleared before a new check-in (the journey stage and work may have changed)
-NEEDS_SLOTS = ("journey_stage", "work_status", "pick_area", "concern_areas", "area_score", "area_scores",
+NEEDS_SLOTS = ("journey_stage", "nation_skipped", "work_status", "pick_area", "concern_areas", "area_score", "area_scores",
                "pick_top", "top_concerns", "what_helps")
 
 

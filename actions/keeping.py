@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Any, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import SCORE_SLOTS, knowledge, latest_intent, nation, send
+from actions.common import SCORE_SLOTS, knowledge, nation, send
 from signposting import consent, followup, hours, journey, plan, privacy, records, render, social_care
 from signposting.knowledge import NATIONS, Knowledge
 
@@ -207,13 +207,19 @@ class ActionForgetPlan(Action):
         return "action_forget_plan"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from signposting import handoff
+
         kb = knowledge()
-        withdrawn = consent.withdraw(tracker.sender_id, consent.KEEP_PLAN)
-        withdrawn += consent.withdraw(tracker.sender_id, consent.FOLLOWUP)
+        waiting = handoff.open_request(tracker.sender_id) is not None
+        # every consent they gave is withdrawn, and honoured everywhere: kept plans, check-ins, the helpline's copy
+        withdrawn = consent.withdraw(tracker.sender_id)
         cancelled = followup.cancel(tracker.sender_id, "withdrawn")
         removed = records.delete_person(tracker.sender_id)
         done = withdrawn or cancelled or removed
-        dispatcher.utter_message(text=kb.say("forget_plan_done" if done else "forget_plan_nothing"))
+        text = kb.say("forget_plan_done" if done else "forget_plan_nothing")
+        if waiting and handoff.open_request(tracker.sender_id) is None:
+            text += " " + kb.say("forget_plan_handoff_too")
+        dispatcher.utter_message(text=text)
         return [SlotSet("previous_checkin", None), SlotSet("followup_weeks", None)]
 
 
@@ -388,6 +394,10 @@ class ActionSocialCare(Action):
         topic = chosen if chosen in social_care.topic_ids(kb) else \
             social_care.find_topic(tracker.latest_message.get("text") or "", kb) or "needs_assessment"
         where = nation(tracker)
+        from actions.answers import ended_scheme_notes
+
+        # "FACS bands", "Supporting People", "Carers Direct": say what replaced them first
+        send(dispatcher, ended_scheme_notes(tracker.latest_message.get("text") or "", kb))
         send(dispatcher, social_care_messages(kb, topic, where))
         if where not in NATIONS:
             return [SlotSet("pending_topic", "ask_social_care"), SlotSet("pending_social_care", topic)]

@@ -17,7 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import entity, is_payload, knowledge, latest_intent, nation, send, set_before_this_message
-from signposting import assessment, journey, render
+from signposting import assessment, journey, places, render
+from signposting.knowledge import NATION_NAMES
 
 DONE = "done"                       # a multi-pick question's "that's all" / "done"
 YOUNG_CARER = "young_carer"
@@ -37,6 +38,7 @@ WORK_WORDS: dict[str, tuple[str, ...]] = {
 _DONE_WORDS = re.compile(r"^\W*(no|nope|none|nothing( else)?|that'?s (all|it)|done|finished|no more|neither|"
                          r"none of (these|them|those)|not really|all done)\W*$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z']+")
+_DONT_KNOW = re.compile(r"\b(don'?t|do not|not) (know|sure)\b|\brather not\b|\bno idea\b", re.IGNORECASE)
 
 
 def journey_role(role: Optional[str]) -> str:
@@ -101,8 +103,11 @@ def needs_slots(tracker: Tracker) -> list[str]:
 
 
 def profile_slots(tracker: Tracker) -> list[str]:
-    """Before the 0-10 questions: where they are on the journey, and (adults) work."""
+    """Before the 0-10 questions: where they are on the journey, where they live (services, benefits and
+    social care differ by nation; asked only if not known, and skippable), and (adults) work."""
     slots = ["journey_stage"]
+    if not tracker.get_slot("nation_skipped"):
+        slots.append("nation")
     if tracker.get_slot("role") not in (YOUNG_CARER, "professional"):
         slots.append("work_status")
     return slots
@@ -182,6 +187,26 @@ class NeedsQuestions:
             return {"journey_stage": None}
         dispatcher.utter_message(text=journey.prompts_for(stage, role, nation(tracker), kb).text)
         return {"journey_stage": stage}
+
+    def validate_nation(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        domain: DomainDict) -> Dict[Text, Any]:
+        """A nation button, a nation or postcode typed, or skip / don't know (then not asked again in this
+        check-in, and the slot stays empty so a later answer that needs the nation can still ask)."""
+        kb = knowledge()
+        choice, text = _choice(tracker, slot_value)
+        found = places.normalise_nation(entity(tracker, "nation") or (text if not is_payload(slot_value) else None))
+        result: Dict[Text, Any] = {}
+        if found is None and text:
+            place = places.find_postcode(text, kb)
+            if place is not None:
+                found = place.nation
+                result["postcode"] = place.outward   # the outward code only
+        if found in NATION_NAMES:
+            return {**result, "nation": found}
+        if choice in ("unknown", assessment.SKIPPED) or _skipped(tracker, choice, text) or _DONT_KNOW.search(text):
+            return {"nation": None, "nation_skipped": True}
+        dispatcher.utter_message(text=kb.say("nation_help"))
+        return {"nation": None}
 
     def validate_work_status(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> Dict[Text, Any]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ["/greet", "I have breast cancer", "Paying the bills while I'm off work", "/start_assessment", "skip",
+SCRIPT = ["/greet", "I have breast cancer", "Paying the bills while I'm off work", "/start_assessment", "skip", "skip",
           "/inform{\"choice\":\"off_sick\"}", "about a 6", "3", "really bad", "skip", "that's all",
           "/inform{\"choice\":\"done\"}", "my partner", "what benefits can I get", "do I have to pay for prescriptions",
           "/inform{\"nation\":\"england\"}", "talk to a person", "thanks"]

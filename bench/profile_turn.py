@@ -39,7 +39,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-WARM_UP = ["/greet", "I look after my mum", "money mostly", "/start_assessment", "skip", "skip", "6", "3", "really bad"]
+WARM_UP = ["/greet", "I look after my mum", "money mostly", "/start_assessment", "skip", "skip", "skip", "6", "3", "really bad"]
 # the turns profiled, in a fresh conversation: a question answered from knowledge with services
 TURNS = ["hello", "I look after my husband", "what support is there for carers", "are there any support groups near me",
          "G12", "what benefits can I get"]

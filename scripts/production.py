@@ -250,8 +250,9 @@ class Stack:
             python, str(ROOT / "scripts" / "balancer.py"), "--port", str(self.actions_port), "--health", "/health",
             *[f"http://127.0.0.1:{p}" for p in actions_ports]], self.actions_port,
             f"http://127.0.0.1:{self.actions_port}/_balancer/status")
-        rasa_cmd = [python, str(ROOT / "scripts" / "rasa_server.py"), "run", "--model", cfg["SIGNPOST_MODEL"], "--endpoints", str(endpoints),
-                    "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--enable-api"]
+        rasa_cmd = [python, str(ROOT / "scripts" / "rasa_server.py"), "run", "--model", cfg["SIGNPOST_MODEL"],
+                    "--endpoints", str(endpoints), "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1",
+                    "--enable-api", "--logging-config-file", str(ROOT / "bot" / "logging.yml")]  # identifiers redacted
         if token:
             rasa_cmd += ["--auth-token", token]
         self.rasa = [Child(f"Rasa server {i + 1}", [*rasa_cmd, "--port", str(port)], port,

@@ -69,6 +69,9 @@ index_table = Table(
 )
 
 
+SYNC_LOCK_KEY = 0x5169_0001   # PostgreSQL advisory lock taken while the directory tables are rewritten
+
+
 def default_url() -> str:
     """DATABASE_URL, or a SQLite file beside the code (git-ignored)."""
     url = os.environ.get("DATABASE_URL")
@@ -164,6 +167,7 @@ class Query:
     nation: str | None = None
     area: str | None = None          # postcode area letters, e.g. "G"
     age: int | None = None
+    under_18: bool = False           # a young carer: only services open to some under-18s
     open_now: bool = False
     limit: int = 3
     offset: int = 0
@@ -216,6 +220,10 @@ class Directory:
         """Make the tables match these sources; sources not listed are removed."""
         report = SyncReport()
         with self._lock, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # several action servers start at once on one database: one syncs, the others wait, then
+                # see the same hashes and change nothing (the lock ends with the transaction)
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SYNC_LOCK_KEY})")
             stored = {row.name: row.content_hash for row in conn.execute(select(sources_table))}
             for gone in set(stored) - {s.name for s in sources}:
                 report.removed += self._remove_source(conn, gone, report)
@@ -324,6 +332,8 @@ class Directory:
         if query.age is not None:
             where += [(s.c.min_age.is_(None)) | (s.c.min_age <= query.age),
                       (s.c.max_age.is_(None)) | (s.c.max_age >= query.age)]
+        if query.under_18:
+            where.append((s.c.min_age.is_(None)) | (s.c.min_age < 18))
         match = i.c.category.in_(sorted(wanted)) if wanted else None
         if named:
             by_name = i.c.service_id.in_(sorted(named))

@@ -46,10 +46,10 @@ class Ask:
 def query_for(knowledge: Knowledge, ask: Ask, *, role: str | None, nation: str | None, area: str | None,
               limit: int = PAGE_SIZE) -> d.Query:
     """A directory query: the intent's categories, and the person's own words when they name a need."""
-    who = role if role in ("patient", "carer") else None
+    who = "carer" if role == "young_carer" else role if role in ("patient", "carer") else None
     words = _NEAR.sub(" ", ask.text or "").strip() or None
     return d.Query(categories=categories_for(knowledge, ask.intent), text=words, who=who, nation=nation,
-                   area=area, limit=limit, offset=ask.offset)
+                   area=area, under_18=role == "young_carer", limit=limit, offset=ask.offset)
 
 
 def search(directory: d.Directory, knowledge: Knowledge, ask: Ask, *, role: str | None, nation: str | None,

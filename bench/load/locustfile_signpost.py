@@ -19,6 +19,7 @@ CHECK_IN = [
     ("I look after my husband, he has lung cancer", None),
     ("Money mostly. I've had to stop work to look after him", "5 quick questions"),
     ("/start_assessment", "closest to where you are now"),
+    ("skip", "Which part of the UK"),
     ("skip", "fits you best"),
     ('/inform{"choice":"working"}', "(1 of 5)"),
     ("about a 6", "(2 of 5)"),

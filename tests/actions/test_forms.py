@@ -20,8 +20,8 @@ async def test_carers_get_their_own_wellbeing_question_patients_do_not(dispatche
     carer = await form.required_slots([], dispatcher, make_tracker(slots={"role": "carer"}), DOMAIN)
     patient = await form.required_slots([], dispatcher, make_tracker(slots={"role": "patient"}), DOMAIN)
     needs = ["pick_area", "what_helps"]   # the full check-in: other areas, then what helps already
-    assert carer == ["role", "what_matters", "journey_stage", "work_status", *ALL_SCORES, *needs]
-    assert patient == ["role", "what_matters", "journey_stage", "work_status", *ALL_SCORES[:-1], *needs]
+    assert carer == ["role", "what_matters", "journey_stage", "nation", "work_status", *ALL_SCORES, *needs]
+    assert patient == ["role", "what_matters", "journey_stage", "nation", "work_status", *ALL_SCORES[:-1], *needs]
 
 
 def test_free_answer_sets_the_score(dispatcher):

@@ -22,7 +22,7 @@ async def test_which_questions_are_asked_depends_on_the_person(dispatcher):
     retired = await required(dispatcher, role="patient", work_status="retired")
     assert "score_work" not in retired and "work_status" in retired          # no work question when retired
     young = await required(dispatcher, role="young_carer")
-    assert young == ["role", "what_matters", "journey_stage", "score_emotional", "score_practical",
+    assert young == ["role", "what_matters", "journey_stage", "nation", "score_emotional", "score_practical",
                      "score_carer_wellbeing", "pick_area", "what_helps"]       # no money, work or job questions
     picked = await required(dispatcher, role="carer", concern_areas=["housing"], score_emotional=6, score_financial=8)
     assert picked[-4:] == ["pick_area", "area_score", "pick_top", "what_helps"]
@@ -48,6 +48,18 @@ def test_a_stage_said_already_is_not_said_twice(dispatcher):
     assert validate("journey_stage", "in_treatment", dispatcher, slots={"role": "patient"}, events=events) == {
         "journey_stage": "in_treatment"}
     assert dispatcher.messages == []
+
+
+@pytest.mark.asyncio
+async def test_where_they_live_is_asked_once_and_can_be_skipped(dispatcher, knowledge):
+    assert validate("nation", "CF10 3AT", dispatcher) == {"postcode": "CF10", "nation": "wales"}
+    assert validate("nation", '/inform{"nation":"scotland"}', dispatcher,
+                    entities=[{"entity": "nation", "value": "scotland"}]) == {"nation": "scotland"}
+    assert validate("nation", "I'd rather not say", dispatcher) == {"nation": None, "nation_skipped": True}
+    assert validate("nation", "the moon", dispatcher) == {"nation": None}
+    assert knowledge.say("nation_help") in texts(dispatcher)
+    skipped = await required(dispatcher, role="patient", nation_skipped=True)
+    assert "nation" not in skipped
 
 
 def test_work_from_words(dispatcher):

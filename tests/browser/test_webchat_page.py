@@ -106,6 +106,8 @@ def carer_checkin(browser: Any, chat_url: str, knowledge: Any) -> Any:
     click(page, knowledge.say("checkin_yes"))
     assert knowledge.say("ask_journey_stage") in last_bot(page)
     click(page, "They're coming out of hospital")
+    assert knowledge.say("benefits_q_nation") in last_bot(page)
+    click(page, "England")
     assert knowledge.say("ask_work_status") in last_bot(page)
     click(page, knowledge.say("work_working"))
     assert "(1 of 5)" in last_bot(page)
@@ -192,7 +194,8 @@ def test_the_plan_downloads_as_a_pdf_and_in_large_print(carer_checkin: Any, know
             text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
             text = " ".join(text.split())
             # their top two first, in their order, then the rest; their words; a helpline
-            assert text.index("Your home") < text.index("Money") < text.index("Practical things")
+            assert text.index("1. Your home (7 out of 10)") < text.index("2. Money (9 out of 10)") \
+                < text.index("3. Practical things (8 out of 10)")
             assert "my sister Jo" in text and knowledge.helplines["macmillan_support_line"]["phone"] in text
 
 
@@ -202,6 +205,7 @@ def test_the_skip_button_skips_a_question(page: Any, chat_url: str, knowledge: A
     type_message(page, "Work")
     click(page, knowledge.say("checkin_yes"))
     click(page, knowledge.say("score_skip"))          # where they are on the journey: skipped
+    click(page, knowledge.say("dont_know"))           # where they live: not said
     click(page, knowledge.say("work_retired"))        # retired: no question about work
     assert "(1 of 3)" in last_bot(page)
     click(page, knowledge.say("score_skip"))
@@ -239,6 +243,7 @@ def test_a_patient_does_the_whole_check_in_with_the_keyboard_alone(page: Any, ch
     settle(page)
     press_option(page, knowledge.say("checkin_yes"), "Enter")
     press_option(page, "Finished treatment", "Enter")
+    press_option(page, "Scotland", "Enter")
     press_option(page, knowledge.say("work_off_sick"), "Space")
     assert "(1 of 4)" in last_bot(page)
     for answer, key in (("7", "Enter"), ("2", "Space"), ("5", "Enter")):
@@ -377,7 +382,11 @@ def test_no_serious_accessibility_problems_at_the_start_and_after_a_reply_with_b
     assert start["passes"], "axe ran no checks"
     click(page, knowledge.say("role_carer"))
     type_message(page, "Money")
-    click(page, knowledge.say("checkin_yes"))  # a question with eleven score buttons and Skip
+    click(page, knowledge.say("checkin_yes"))  # where they are on the journey: ten options
+    axe_audit(page, "journey stage question")
+    click(page, knowledge.say("score_skip"))
+    click(page, "Wales")
+    click(page, knowledge.say("work_working"))  # then a question with eleven score buttons and Skip
     assert option(page, "10").count() == 1
     axe_audit(page, "score question")
     page.set_viewport_size({"width": 320, "height": 640})

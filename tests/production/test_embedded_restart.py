@@ -19,7 +19,7 @@ def test_killed_mid_check_in_then_started_again_resumes_the_same_question(tmp_pa
     first = servers.start(workdir)
     try:
         for message in ("/greet", "I look after my husband, he has lung cancer",
-                        "Money mostly. I've had to stop work to look after him", "/start_assessment", "skip",
+                        "Money mostly. I've had to stop work to look after him", "/start_assessment", "skip", "skip",
                         '/inform{"choice":"skipped"}'):
             first.say(me, message)
         assert "(2 of 5)" in text_of(first.say(me, "about a 6"))

@@ -35,6 +35,7 @@ CHECK_IN = [  # (message, what the reply must contain)
     ("I look after my husband, he has lung cancer", None),
     ("Money mostly. I've had to stop work to look after him", "5 quick questions"),
     ("/start_assessment", "closest to where you are now"),   # the journey stage and work: skipped
+    ("skip", "Which part of the UK"),
     ("skip", "fits you best"),
     ('/inform{"choice":"skipped"}', "(1 of 5)"),
     ("about a 6", "(2 of 5)"),
@@ -127,7 +128,7 @@ def wait_for_restart(stack, key: str, index: int | None, old_pid: int, seconds: 
 def test_killing_any_process_mid_check_in_loses_nothing(production):
     stack = production["stack"]
     me = "killed-1"
-    check_in(stack, me, CHECK_IN[:7])
+    check_in(stack, me, CHECK_IN[:8])
 
     rasa_pid = stack.state()["rasa"][0]["pid"]
     os.kill(rasa_pid, signal.SIGKILL)  # a Rasa server dies between two answers...
@@ -153,7 +154,7 @@ def test_killing_any_process_mid_check_in_loses_nothing(production):
             assert time.monotonic() < deadline, "the balancer did not come back"
             time.sleep(0.5)
     assert "(5 of 5)" in text_of(replies)
-    check_in(stack, me, CHECK_IN[10:])
+    check_in(stack, me, CHECK_IN[11:])
     assert user_texts(stack.tracker(me)) == [m for m, _ in CHECK_IN]
 
 
@@ -179,8 +180,8 @@ def test_outcomes_are_counted_and_reported(production, stores, tmp_path, monkeyp
 def test_stopping_everything_and_starting_again_resumes_the_same_step(production, stores, tmp_path_factory):
     stack = production["stack"]
     me = "restarted-1"
-    check_in(stack, me, CHECK_IN[:8])
+    check_in(stack, me, CHECK_IN[:9])
     stack.stop()
     production["stack"] = stack = start_production(tmp_path_factory.mktemp("production-again"), stores)
     assert "(4 of 5)" in text_of(stack.say(me, "9"))
-    assert user_texts(stack.tracker(me)) == [m for m, _ in CHECK_IN[:9]]
+    assert user_texts(stack.tracker(me)) == [m for m, _ in CHECK_IN[:10]]

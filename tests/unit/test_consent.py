@@ -9,19 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from signposting import consent, followup, handoff, privacy, records
+from tests.support.people_db import database  # noqa: F401  (an empty database for each test)
 
 SENDER = "web-" + "c" * 32
 OTHER = "web-" + "d" * 32
 WHEN = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 
-
-@pytest.fixture(autouse=True)
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Every test gets its own empty project database (consent, records, follow-ups and handoff tables)."""
-    url = f"sqlite:///{tmp_path / 'people.db'}"
-    monkeypatch.setenv("HANDOFF_DATABASE_URL", url)
-    yield url
-    consent.dispose_engines()
 
 
 def count(table) -> int:

@@ -1,6 +1,8 @@
 """The directory: search by need, person, place, hours and words; incremental sync. SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import uuid
 from datetime import datetime
 
@@ -40,6 +42,7 @@ SERVICES = [
     service("night_line", open_24_7=True, hours=[], bank_holidays="open", categories=["emotional_support"]),
     service("patients_only_counselling", who=["patient"], categories=["emotional_support"]),
     service("teen_support", age={"min": 13, "max": 24}, categories=["emotional_support"]),
+    service("adults_only_group", age={"min": 18}, categories=["emotional_support"]),
     service("southside_food_bank", nations=["scotland"], areas=["G"], area_name="Glasgow",
             categories=["money_advice"]),
 ]
@@ -115,6 +118,16 @@ def test_who_and_age_filter_the_results(loaded):
     older = search(loaded, categories=("emotional_support",), nation="wales", age=40)
     assert "teen_support" not in names(older)
     assert "teen_support" in names(search(loaded, categories=("emotional_support",), nation="wales", age=16))
+
+
+def test_a_young_carer_is_not_sent_to_adults_only_services(loaded, knowledge):
+    from signposting import finder
+
+    query = finder.query_for(knowledge, finder.Ask("ask_emotional_support"), role="young_carer", nation="wales",
+                             area=None, limit=20)
+    young = names(loaded.search(replace(query, categories=("emotional_support",)), knowledge.categories, TUESDAY_11AM))
+    assert "adults_only_group" not in young and "teen_support" in young
+    assert "adults_only_group" in names(search(loaded, categories=("emotional_support",), nation="wales", limit=20))
 
 
 def test_retired_services_are_never_shown(loaded):

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, update
 from sqlalchemy.exc import OperationalError
 
 from signposting import consent, followup, hours, privacy
+from tests.support.people_db import database  # noqa: F401  (an empty database for each test)
 
 SENDER = "web-" + "1" * 32
 OTHER = "tg-" + "2" * 40
@@ -47,13 +48,6 @@ class FakeDeliver:
     def senders(self) -> list[str]:
         return [call[0] for call in self.calls]
 
-
-@pytest.fixture(autouse=True)
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    url = f"sqlite:///{tmp_path / 'people.db'}"
-    monkeypatch.setenv("HANDOFF_DATABASE_URL", url)
-    yield url
-    consent.dispose_engines()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

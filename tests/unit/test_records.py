@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from signposting import consent, followup, privacy, records
+from tests.support.people_db import database  # noqa: F401  (an empty database for each test)
 
 SENDER = "web-" + "e" * 32
 PHONE = "sms-" + "f" * 40
@@ -17,13 +18,6 @@ WHEN = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 NAMES = {"emotional": "Feelings", "practical": "Practical things", "financial": "Money", "work": "Work"}
 CODE = re.compile(r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$")
 
-
-@pytest.fixture(autouse=True)
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    url = f"sqlite:///{tmp_path / 'people.db'}"
-    monkeypatch.setenv("HANDOFF_DATABASE_URL", url)
-    yield url
-    consent.dispose_engines()
 
 
 def agree(sender_id: str = SENDER) -> None:
