@@ -95,7 +95,14 @@ def comparison_message(previous: Optional[Mapping[str, Any]], current: Mapping[s
     names = {**records.domain_names(kb), **(previous.get("names") or {}), **(current.get("names") or {})}
     result = records.compare(previous["scores"], current["scores"], names)
     lines = records.describe(result, kb)
+    if result.mean_before is not None and result.mean_after is not None:   # severity, beside the count
+        lines.insert(1, kb.say("compare_average", before=_one_place(result.mean_before),
+                               after=_one_place(result.mean_after)))
     return render.Message("\n".join([kb.say("compare_intro", date=_date_text(previous.get("date", ""))), *lines]))
+
+
+def _one_place(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def _kept_plan(sender_id: str) -> Optional[records.StoredPlan]:

@@ -81,7 +81,7 @@ REQUIRED_WORDING = (
     "area_done", "area_none", "area_help", "top_done", "pick_top_more", "top_help", "plan_ready",
     "plan_ready_web", "plan_offer", "plan_offer_keep", "plan_keep_button", "plan_followup_button", "plan_no_thanks_button",
     "keep_plan_done", "keep_plan_updated", "keep_plan_nothing", "forget_plan_done", "forget_plan_handoff_too", "forget_plan_nothing",
-    "returning_welcome", "returning_offer", "returning_yes", "returning_no", "compare_intro", "give_code_ask",
+    "returning_welcome", "returning_offer", "returning_yes", "returning_no", "compare_intro", "compare_average", "give_code_ask",
     "give_code_found", "give_code_not_found", "followup_ask", "followup_1", "followup_2", "followup_4",
     "followup_done", "followup_not_here", "followup_stopped", "followup_none", "stop_followup_cancelled",
     "social_care_intro", "social_care_more", "social_care_ask_nation",

@@ -151,6 +151,7 @@ def test_end_of_treatment_kept_plan_check_in_message_after_two_weeks_and_a_compa
     again = say(server, me, "going back to work slowly")
     assert "Since your last check-in on" in again
     assert "How you're feeling went from 8 to 4." in again and "Money went from 8 to 4." in again
+    assert "On average, how much things bother you: 6.2 out of 10 last time, 3.2 now." in again
     assert knowledge.say("keep_plan_updated") in again
     # on another app, the code brings the plan back, and the next check-in compares with it
     other = tg_id()
