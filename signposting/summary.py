@@ -69,9 +69,16 @@ HEADINGS = {
     "summary_doc_crisis_flag": "Crisis screen: this conversation showed signs of {kind}. The crisis answer was given.",
     "summary_doc_their_messages": "Their messages (latest last)",
     "summary_doc_distress": "They said they're finding things very hard at the moment.",
+    "summary_doc_stage": "Where you are now: {label}.",
+    "summary_doc_other_areas": "Other things on your mind:",
+    "summary_doc_area": "- {label}: {score} out of 10",
+    "summary_doc_top": "What you chose to start with: {list}.",
+    "summary_doc_what_helps": "What or who helps already: \u201c{words}\u201d",
 }
 ROLE_WORDS = {"patient": "You have cancer.", "carer": "You look after someone with cancer.",
+              "young_carer": "You're under 18 and help look after someone with cancer.",
               "professional": "You're a professional, asking for someone you support."}
+SUMMARY_ROLES = (*assessment.ROLES, assessment.YOUNG_CARER)
 CRISIS_WORDS = {"suicide_self_harm": "suicide or self-harm", "harm_from_others": "harm from someone else",
                 "medical_emergency": "a medical emergency", "treatment_red_flag": "a warning sign during treatment"}
 
@@ -123,6 +130,10 @@ class Summary:
     topics: tuple[str, ...] = ()                # titles of the topics asked about
     crisis_kind: Optional[str] = None
     messages: tuple[str, ...] = field(default=(), repr=False)  # their own messages (for the helpline)
+    stage: Optional[str] = None                 # the journey stage's label, in their role's words
+    other_areas: tuple[tuple[str, int], ...] = ()   # the full check-in's extra areas scored above 0
+    top: tuple[str, ...] = ()                   # labels of the 1-3 they chose to start with
+    what_helps: Optional[str] = None            # their own words
 
     @property
     def empty(self) -> bool:
@@ -174,7 +185,7 @@ def from_slots(
     """
     kb = _current(knowledge)
     created = now or datetime.now(hours.UK)
-    role = slots.get("role") if slots.get("role") in assessment.ROLES else None
+    role = slots.get("role") if slots.get("role") in SUMMARY_ROLES else None
     where = _nation(slots.get("nation"))
     ranked = assessment.summarise({s: slots.get(s) for s in SCORE_SLOTS}, kb.assessment, role=role,
                                   what_matters=_what_matters(slots.get("what_matters")),
@@ -204,7 +215,31 @@ def from_slots(
         topics=_topics(kb, intents),
         crisis_kind=kind if isinstance(kind, str) and kind else None,
         messages=_own_words(user_texts),
+        **_full_checkin(slots, kb, role),
     )
+
+
+def _full_checkin(slots: Mapping[str, Any], kb: Knowledge, role: Optional[str]) -> dict[str, Any]:
+    """The full check-in's answers: the stage, the extra areas, their own top 1-3, what helps."""
+    concern_role = role if role in ("carer", assessment.YOUNG_CARER) else "patient"
+    labels = {d["id"]: d["label"] for d in kb.assessment["domains"]}
+    labels.update({a["id"]: a["label"][concern_role] for a in kb.concerns.get("areas", [])
+                   if concern_role in a.get("roles", [])})
+    stage = next((s for s in kb.journey.get("stages", []) if s["id"] == slots.get("journey_stage")), None)
+    stage_label = None
+    if stage is not None:
+        stage_label = stage["label"].get("carer" if concern_role == assessment.YOUNG_CARER else concern_role) \
+            or next(iter(stage["label"].values()))
+    scores = slots.get("area_scores") if isinstance(slots.get("area_scores"), Mapping) else {}
+    areas = sorted(((labels[a], int(v)) for a, v in scores.items()
+                    if a in labels and isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0),
+                   key=lambda item: -item[1])
+    top = tuple(labels[t.replace("score_", "")] for t in (slots.get("top_concerns") or [])
+                if isinstance(t, str) and t.replace("score_", "") in labels)
+    helps = slots.get("what_helps")
+    return {"stage": stage_label, "other_areas": tuple(areas), "top": top,
+            "what_helps": helps.strip() if isinstance(helps, str) and helps.strip() and helps != assessment.SKIPPED
+            else None}
 
 
 def from_events(slots: Mapping[str, Any], events: Sequence[Mapping[str, Any]], knowledge: Optional[Knowledge] = None,
@@ -465,7 +500,8 @@ def as_text(summary: Summary, knowledge: Optional[Knowledge] = None, *, for_help
         parts.insert(1, "!! " + h("summary_doc_crisis_flag",
                                   kind=CRISIS_WORDS.get(summary.crisis_kind, summary.crisis_kind.replace("_", " "))))
     about = [line for line in (ROLE_WORDS.get(summary.role or ""),
-                               f"You live in {NATION_NAMES[summary.nation]}." if summary.nation else None) if line]
+                               f"You live in {NATION_NAMES[summary.nation]}." if summary.nation else None,
+                               h("summary_doc_stage", label=summary.stage) if summary.stage else None) if line]
     if for_helpline and summary.distress:
         about.append(h("summary_doc_distress"))
     if about:
@@ -491,7 +527,7 @@ def as_text(summary: Summary, knowledge: Optional[Knowledge] = None, *, for_help
 
 
 def _checkin_lines(summary: Summary, kb: Knowledge) -> list[str]:
-    if not (summary.concerns or summary.calm or summary.skipped):
+    if not (summary.concerns or summary.calm or summary.skipped or summary.other_areas):
         return [_heading(kb, "summary_doc_no_checkin")]
     lines: list[str] = []
     for position, concern in enumerate(summary.concerns, start=1):
@@ -501,6 +537,13 @@ def _checkin_lines(summary: Summary, kb: Knowledge) -> list[str]:
         lines.append(kb.say("summary_calm", list=", ".join(summary.calm)))
     if summary.skipped:
         lines.append(kb.say("summary_skipped", list=", ".join(summary.skipped)))
+    if summary.other_areas:
+        lines.append(_heading(kb, "summary_doc_other_areas"))
+        lines += [_heading(kb, "summary_doc_area", label=label, score=score) for label, score in summary.other_areas]
+    if summary.top:
+        lines.append(_heading(kb, "summary_doc_top", list=", ".join(summary.top)))
+    if summary.what_helps:
+        lines.append(_heading(kb, "summary_doc_what_helps", words=summary.what_helps))
     return lines
 
 

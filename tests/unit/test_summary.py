@@ -165,3 +165,22 @@ def test_an_editor_can_reword_a_heading_without_a_code_change(knowledge):
                                                        "summary_doc_title": "Your Signpost notes"})
     text = summary.as_text(make({}, knowledge=reworded), reworded)
     assert text.startswith("Your Signpost notes\n===================\n")
+
+
+def test_the_full_check_in_is_there_for_the_person_and_for_staff(knowledge):
+    slots = {**CARER_CHECKIN, "journey_stage": "hospital_discharge", "concern_areas": ["housing", "physical"],
+             "area_scores": {"housing": 7, "physical": 0}, "top_concerns": ["housing", "score_financial"],
+             "what_helps": "my sister Jo"}
+    result = make(slots, knowledge=knowledge)
+    assert result.stage == "They're coming out of hospital"
+    assert result.other_areas == (("Your home", 7),) and result.top == ("Your home", "Money")
+    for text in (summary.as_text(result, knowledge), summary.as_text(result, knowledge, for_helpline=True)):
+        assert "Where you are now: They're coming out of hospital." in text
+        assert "- Your home: 7 out of 10" in text and "Physical effects" not in text   # 0: not a worry
+        assert "What you chose to start with: Your home, Money." in text
+        assert "What or who helps already: \u201cmy sister Jo\u201d" in text
+
+
+def test_a_young_carer_is_named_as_one(knowledge):
+    result = make({"role": "young_carer", "score_emotional": 6, "assessment_done": True}, knowledge=knowledge)
+    assert "You're under 18 and help look after someone with cancer." in summary.as_text(result, knowledge)
