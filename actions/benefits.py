@@ -11,8 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answers import show_services
-from actions.common import entity, is_payload, knowledge, latest_intent, nation, send
-from signposting import assessment, benefits, finder, places, render
+from actions.common import choice_and_text, entity, is_payload, knowledge, latest_intent, nation, read_nation, send
+from signposting import assessment, benefits, finder, render
 from signposting.knowledge import NATION_NAMES
 
 UNKNOWN = "unknown"
@@ -83,9 +83,7 @@ class ValidateBenefitsForm(FormValidationAction):
         return answered + to_ask(tracker)
 
     def _choice(self, tracker: Tracker, slot_value: Any) -> tuple[Optional[str], str]:
-        choice = entity(tracker, "choice")
-        text = "" if is_payload(slot_value) else str(slot_value or "")
-        return (str(choice) if choice is not None else None), text
+        return choice_and_text(tracker, slot_value)
 
     def _again(self, dispatcher: CollectingDispatcher, slot: str) -> Dict[Text, Any]:
         dispatcher.utter_message(text=knowledge().say("benefits_not_understood"))
@@ -94,10 +92,7 @@ class ValidateBenefitsForm(FormValidationAction):
     def validate_nation(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                         domain: DomainDict) -> Dict[Text, Any]:
         choice, text = self._choice(tracker, slot_value)
-        found = places.normalise_nation(entity(tracker, "nation") or choice or text)
-        if found is None and text:
-            place = places.find_postcode(text, knowledge())
-            found = place.nation if place else None
+        found, _ = read_nation(tracker, choice, text)
         if found in NATION_NAMES:
             return {"nation": found}
         if _DONT_KNOW.search(text):

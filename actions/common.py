@@ -77,3 +77,23 @@ def set_before_this_message(tracker: Tracker, slot: str, value: Any) -> bool:
         elif event.get("event") in ("reset_slots", "restart"):
             current = None
     return current is not None and current == value
+
+
+def choice_and_text(tracker: Tracker, slot_value: Any) -> tuple[str | None, str]:
+    """(a button's value from the `choice` entity, the words typed: empty for a button payload)."""
+    choice = entity(tracker, "choice")
+    text = "" if is_payload(slot_value) else str(slot_value or "")
+    return (str(choice) if choice is not None else None), text
+
+
+def read_nation(tracker: Tracker, choice: str | None, text: str) -> tuple[str | None, Any]:
+    """The nation an answer gives (a nation button, a nation named, or a postcode), and the place
+    when it was a postcode (its outward code is all that may be kept)."""
+    from signposting import places
+
+    found = normalise_nation(entity(tracker, "nation") or choice or text)
+    place = None
+    if found is None and text:
+        place = places.find_postcode(text, kb.current())
+        found = place.nation if place else None
+    return found, place

@@ -157,8 +157,7 @@ class _AskScore(Action):
         kb, role = knowledge(), tracker.get_slot("role")
         domains = needs.score_domains(tracker)
         current = next(d for d in domains if d["slot"] == self.slot)
-        buttons = [render.Button(str(n), render.intent_payload("inform", score=str(n))) for n in range(0, 11)]
-        buttons.append(render.Button(kb.say("score_skip"), "/skip_question"))
+        buttons = needs.score_buttons(kb)
         text = kb.say("score_question", position=domains.index(current) + 1, total=len(domains),
                       words=render.fill(assessment.question(current, role), kb))
         send(dispatcher, [render.Message(text, buttons)])

@@ -218,12 +218,10 @@ class ActionForgetPlan(Action):
 
         kb = knowledge()
         waiting = handoff.open_request(tracker.sender_id) is not None
-        # every consent they gave is withdrawn, and honoured everywhere: kept plans, check-ins, the helpline's copy
+        # every consent they gave is withdrawn, and honoured everywhere by the withdrawal's hooks
+        # (signposting/consent.py): kept plans deleted, check-ins cancelled, the helpline's copy removed
         withdrawn = consent.withdraw(tracker.sender_id)
-        cancelled = followup.cancel(tracker.sender_id, "withdrawn")
-        removed = records.delete_person(tracker.sender_id)
-        done = withdrawn or cancelled or removed
-        text = kb.say("forget_plan_done" if done else "forget_plan_nothing")
+        text = kb.say("forget_plan_done" if withdrawn else "forget_plan_nothing")
         if waiting and handoff.open_request(tracker.sender_id) is None:
             text += " " + kb.say("forget_plan_handoff_too")
         dispatcher.utter_message(text=text)

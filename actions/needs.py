@@ -16,8 +16,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import entity, is_payload, knowledge, latest_intent, nation, send, set_before_this_message
-from signposting import assessment, journey, places, render
+from actions.common import (choice_and_text, entity, is_payload, knowledge, latest_intent, nation, read_nation, send,
+                            set_before_this_message)
+from signposting import assessment, journey, render
 from signposting.knowledge import NATION_NAMES
 
 DONE = "done"                       # a multi-pick question's "that's all" / "done"
@@ -114,10 +115,9 @@ def profile_slots(tracker: Tracker) -> list[str]:
 
 
 def _choice(tracker: Tracker, slot_value: Any) -> tuple[Optional[str], str]:
-    """(a button's value, the typed words)."""
-    choice = entity(tracker, "choice")
-    text = "" if is_payload(slot_value) else str(slot_value or "").strip()
-    return (str(choice) if choice is not None else None), text
+    """(a button's value, the typed words, trimmed)."""
+    choice, text = choice_and_text(tracker, slot_value)
+    return choice, text.strip()
 
 
 def _skipped(tracker: Tracker, choice: Optional[str], text: str) -> bool:
@@ -194,15 +194,9 @@ class NeedsQuestions:
         check-in, and the slot stays empty so a later answer that needs the nation can still ask)."""
         kb = knowledge()
         choice, text = _choice(tracker, slot_value)
-        found = places.normalise_nation(entity(tracker, "nation") or (text if not is_payload(slot_value) else None))
-        result: Dict[Text, Any] = {}
-        if found is None and text:
-            place = places.find_postcode(text, kb)
-            if place is not None:
-                found = place.nation
-                result["postcode"] = place.outward   # the outward code only
+        found, place = read_nation(tracker, choice, text)
         if found in NATION_NAMES:
-            return {**result, "nation": found}
+            return {"postcode": place.outward, "nation": found} if place is not None else {"nation": found}
         if choice in ("unknown", assessment.SKIPPED) or _skipped(tracker, choice, text) or _DONT_KNOW.search(text):
             return {"nation": None, "nation_skipped": True}
         dispatcher.utter_message(text=kb.say("nation_help"))
@@ -304,7 +298,8 @@ def work_from_text(text: str) -> Optional[str]:
 
 
 # --------------------------------------------------------------------------- the questions
-def _score_buttons(kb: Any) -> list[render.Button]:
+def score_buttons(kb: Any) -> list[render.Button]:
+    """0 to 10 and Skip: every 0-10 question of the check-in."""
     buttons = [render.Button(str(n), render.intent_payload("inform", score=str(n))) for n in range(0, 11)]
     buttons.append(render.Button(kb.say("score_skip"), "/skip_question"))
     return buttons
@@ -370,7 +365,7 @@ class ActionAskAreaScore(Action):
         area = next(a for a in extra_areas(tracker) if a.id == waiting[0])
         question = journey.concern_prompt("rate", role, kb, area=area.label.lower())
         text = kb.say("score_question", position=picked.index(area.id) + 1, total=len(picked), words=question)
-        send(dispatcher, [render.Message(text, _score_buttons(kb))])
+        send(dispatcher, [render.Message(text, score_buttons(kb))])
         return []
 
 
