@@ -392,3 +392,17 @@ async def test_the_inbox_hands_over_the_helpline_teams_replies_once(chat, monkey
     assert first == [{"text": "Hello, this is Sam from the helpline.", "buttons": []},
                      {"text": "Shall I call you?", "buttons": [{"title": "Yes", "payload": "/affirm"}]}]
     assert second == []
+
+
+async def test_the_plan_pdf_needs_a_web_chat_id_and_a_finished_check_in(chat, domain):
+    no_checkin = [e for e in checkin_events() if not (isinstance(e, SlotSet) and e.key == "assessment_done")]
+    c = await chat(store=await _store_with(domain, ME, no_checkin))
+    assert (await c.client.get(f"{c.base}/plan/web-1")).status_code == 400
+    assert (await c.client.get(f"{c.base}/plan/sms-0123456789abcdef")).status_code == 400
+    for sender in (OTHER, ME):   # no conversation, or a conversation with no check-in finished yet
+        reply = await c.client.get(f"{c.base}/plan/{sender}")
+        assert reply.status_code == 404 and "check-in" in reply.text and "content-disposition" not in reply.headers
+    done = await chat(store=await _store_with(domain, ME, checkin_events()))
+    pdf = await done.client.get(f"{done.base}/plan/{ME}?large=1")
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    assert pdf.headers["content-disposition"] == 'attachment; filename="signpost-plan-large-print.pdf"'
