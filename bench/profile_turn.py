@@ -43,6 +43,12 @@ WARM_UP = ["/greet", "I look after my mum", "money mostly", "/start_assessment",
 # the turns profiled, in a fresh conversation: a question answered from knowledge with services
 TURNS = ["hello", "I look after my husband", "what support is there for carers", "are there any support groups near me",
          "G12", "what benefits can I get"]
+# --conversation check-in: the load test's whole check-in (bench/load/locustfile_signpost.py), the
+# longest conversation, where a turn's cost grows with the conversation's length
+CHECK_IN = ["/greet", "I look after my husband, he has lung cancer", "Money mostly. I've had to stop work to look after him",
+            "/start_assessment", "skip", "skip", '/inform{"choice":"working"}', "about a 6", "really bad", "9", "skip",
+            "8", "that's all", '/inform{"choice":"done"}', "my sister"]
+CONVERSATIONS = {"services": TURNS, "check-in": CHECK_IN}
 GROUPS = (  # (label, path fragment), first match wins
     ("our code (signposting/, actions/, bot/, channels/)", tuple(f"{ROOT}/{part}/" for part in
                                                              ("signposting", "actions", "bot", "channels"))),
@@ -145,7 +151,8 @@ async def run(args: argparse.Namespace) -> None:
 
         for text in WARM_UP:
             await say("warm-up", text)
-        for text in TURNS:  # every action and the directory used once before measuring
+        script = CONVERSATIONS[args.conversation]
+        for text in script:  # every action and the directory used once before measuring
             await say("warm-up-2", text)
         profiler = cProfile.Profile()
         timings = []
@@ -154,7 +161,7 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.5)
         for round_ in range(args.turns):
             sender = f"profile-{uuid.uuid4().hex[:6]}"
-            for text in TURNS:
+            for text in script:
                 profiler.enable()
                 timings.append(await say(sender, text))
                 profiler.disable()
@@ -172,6 +179,9 @@ async def run(args: argparse.Namespace) -> None:
     print(f"profile: {args.profile}{' (stock Rasa)' if args.no_speedups else ' (with speed-ups)'}; {turns} turns profiled; per turn: median {statistics.median(timings) * 1000:.0f} ms,"
           f" mean {statistics.mean(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms")
     stats = pstats.Stats(profiler)
+    if args.save:
+        stats.dump_stats(str(args.save))
+        print(f"raw profile (pstats) saved to {args.save}")
     total = sum(by_group(stats).values())
     print("\nself time by part of the code (per turn):")
     for label, seconds in sorted(by_group(stats).items(), key=lambda item: -item[1]):
@@ -198,12 +208,16 @@ def print_top(source: object, top: int, title: str, order: str = "cumulative") -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=("embedded", "production"), default="embedded")
-    parser.add_argument("--turns", type=int, default=3, help="conversations of %d turns to profile" % len(TURNS))
+    parser.add_argument("--turns", type=int, default=3, help="how many conversations to profile")
+    parser.add_argument("--conversation", choices=sorted(CONVERSATIONS), default="services",
+                        help="services: a question, a local search, benefits (%d turns); check-in: the whole "
+                             "self-assessment (%d turns)" % (len(TURNS), len(CHECK_IN)))
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--actions-port", type=int, default=None, help="a running action server's port")
     parser.add_argument("--start-actions", action="store_true", help="start an action server on a free port")
     parser.add_argument("--no-speedups", action="store_true",
                         help="profile stock Rasa, without scripts/rasa_server.py's speed-up (for before/after)")
+    parser.add_argument("--save", type=Path, default=None, help="also save the Rasa server's raw profile (pstats)")
     args = parser.parse_args()
     if not args.start_actions and not args.actions_port:
         args.actions_port = 5055

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -691,24 +692,44 @@ def load(folder: Path | None = None, today: date | None = None) -> Knowledge:
 
 # --------------------------------------------------------------------------- cached access
 def _fingerprint(folder: Path) -> tuple:
-    """Modification times of every knowledge file: cheap to compute on every turn."""
+    """Modification times of every knowledge file (a walk of the tree: about 1 ms)."""
     return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()))
+
+
+def check_every_seconds() -> float:
+    """How often the process-wide store looks for edited files: $SIGNPOST_KNOWLEDGE_CHECK_SECONDS, default 2.
+
+    Looking costs a walk of the tree (about 1 ms); the Rasa server and the action server ask for the
+    knowledge several times a turn, so under load looking on every call was a measurable part of a
+    turn (bench/profile_turn.py). An editor's change is live within this many seconds.
+    """
+    try:
+        return max(0.0, float(os.environ.get("SIGNPOST_KNOWLEDGE_CHECK_SECONDS", "2")))
+    except ValueError:
+        return 2.0
 
 
 class KnowledgeStore:
     """Serves the last good Knowledge and reloads it when a file changes.
 
-    A reload that fails validation keeps the previous content and records why.
+    A reload that fails validation keeps the previous content and records why. ``check_every``:
+    seconds between looks at the files (0, the default, looks on every call).
     """
 
-    def __init__(self, folder: Path | None = None):
+    def __init__(self, folder: Path | None = None, check_every: float = 0.0):
         self.folder = folder or knowledge_dir()
+        self.check_every = check_every
         self._knowledge: Knowledge | None = None
         self._fingerprint: tuple = ()
+        self._checked_at = float("-inf")
         self.last_error: KnowledgeError | None = None
 
     def get(self) -> Knowledge:
+        now = time.monotonic()
+        if self._knowledge is not None and now - self._checked_at < self.check_every:
+            return self._knowledge
         current = _fingerprint(self.folder)
+        self._checked_at = now
         if self._knowledge is None or current != self._fingerprint:
             try:
                 self._knowledge = load(self.folder)
@@ -728,8 +749,8 @@ class KnowledgeStore:
 
 @lru_cache(maxsize=None)
 def store(folder: str | None = None) -> KnowledgeStore:
-    """One KnowledgeStore per folder per process."""
-    return KnowledgeStore(Path(folder) if folder else None)
+    """One KnowledgeStore per folder per process, looking for edits every check_every_seconds()."""
+    return KnowledgeStore(Path(folder) if folder else None, check_every=check_every_seconds())
 
 
 def current() -> Knowledge:

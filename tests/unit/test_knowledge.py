@@ -253,3 +253,22 @@ def test_cli_check_lists_a_broken_new_file(knowledge_copy):
     result = CliRunner().invoke(app, ["knowledge", "check", "--folder", str(knowledge_copy)])
     assert result.exit_code == 1
     assert "journey.yml:" in result.stderr and "stages[0].under_supported" in result.stderr
+
+
+def test_the_running_bot_sees_an_edit_within_its_check_interval(knowledge_copy, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(kb.time, "monotonic", lambda: clock[0])
+    store = kb.KnowledgeStore(knowledge_copy, check_every=2.0)
+    assert store.get().say("goodbye").startswith("Take care.")
+    _edit(knowledge_copy / "wording.yml", "goodbye: Take care.", "goodbye: Bye for now.")
+    clock[0] += 1.0
+    assert store.get().say("goodbye").startswith("Take care.")  # not looked at the files yet
+    clock[0] += 1.5
+    assert store.get().say("goodbye").startswith("Bye for now.")
+
+
+def test_the_check_interval_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SIGNPOST_KNOWLEDGE_CHECK_SECONDS", "0.5")
+    assert kb.check_every_seconds() == 0.5
+    monkeypatch.setenv("SIGNPOST_KNOWLEDGE_CHECK_SECONDS", "soon")
+    assert kb.check_every_seconds() == 2.0
