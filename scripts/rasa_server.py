@@ -8,16 +8,27 @@ gives up on the turn. So before the server opens its port it parses one message 
 next action on a throw-away tracker (nothing is stored or sent to the event broker). A server the
 production supervisor restarts is then quick from its first turn.
 
-The speed-up. Why: profiling one turn (bench/profile_turn.py) showed that most of the Rasa server's own time
-went into checking the action server's JSON Schema, not the answer. Rasa 3.6 checks every
-action server reply with ``jsonschema.validate(reply, schema)``, and with jsonschema 4.17 that call
-first re-checks the *schema itself* against the 2020-12 meta-schema: about 50-150 ms each time,
-while checking the reply takes about 1 ms. A turn calls the action server 1-6 times (forms call
-validate_..._form and action_ask_...), so this was 0.1-1 s of every turn.
+The speed-ups. Why: profiling turns (bench/profile_turn.py, `--conversation check-in`) shows where
+the Rasa server's own time goes, and three places spent it on work whose answer never changes:
 
-The speed-up checks the schema once and reuses the validator. Behaviour is unchanged: the same
-schema, the same best-match ValidationError and message for a bad reply (tests/production/
-test_speedups.py compares both). It is installed only on the Rasa version it was written for.
+1. Action server replies. Rasa 3.6 checks every reply with ``jsonschema.validate(reply, schema)``,
+   and with jsonschema 4.17 that call first re-checks the *schema itself* against the 2020-12
+   meta-schema: 50-150 ms each time, while checking the reply takes about 1 ms, and a turn calls
+   the action server 1-6 times. Now the schema is checked once and its validator reused.
+2. Reading a conversation. Each stored event is turned back into an object by
+   ``Event.resolve_by_type``, which walks every subclass of Event (with ``inspect.isabstract``
+   on each) to find the one with that type name: about 0.1 ms per event, 30-80 events a turn,
+   the largest part of loading a tracker (4-5 ms of a 50 ms turn). Now the walk's result is kept
+   as a name -> class table, walked again only for a name it does not hold.
+3. Classifying a message. scikit-learn's logistic regression multiplies the message's sparse
+   features by ``coef_.T``; scipy needs that matrix in C order and copies the whole of it (every
+   n-gram x every intent) on each message: about 2 ms a turn. Now ``coef_`` is stored in Fortran
+   order once when the model loads, so ``coef_.T`` is already in C order. Same numbers, no copy.
+
+Behaviour is unchanged: the same schema, error and message for a bad reply; the same class for
+every event name, the same error for an unknown one; the same intent confidences
+(tests/production/test_speedups.py compares each with stock Rasa). They are installed only on the
+Rasa version they were written for.
 """
 from __future__ import annotations
 
@@ -26,7 +37,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Text
+from typing import Any, Dict, Optional, Text
 
 ROOT = Path(__file__).resolve().parents[1]
 RASA_VERSION = "3.6.21"
@@ -60,6 +71,48 @@ def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
         )
         raise error
     return True
+
+
+_EVENT_TYPES: Dict[Text, Any] = {}
+
+
+def _resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional[Any]:
+    """Event.resolve_by_type from a table of names, rebuilt only for a name it does not hold."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    found = _EVENT_TYPES.get(type_name)
+    if found is None:
+        table: Dict[Text, Any] = {}
+        for cls in all_subclasses(Event):  # the first subclass with a name wins, as in stock Rasa
+            table.setdefault(cls.type_name, cls)
+        _EVENT_TYPES.clear()
+        _EVENT_TYPES.update(table)
+        found = table.get(type_name)
+    if found is not None:
+        return found
+    if type_name == "topic":
+        return None  # as stock Rasa: old TopicSet events are ignored
+    if default is not None:
+        return default
+    raise ValueError(f"Unknown event name '{type_name}'.")
+
+
+def _load_classifier_in_fortran_order(load: Any) -> Any:
+    """LogisticRegressionClassifier.load, then its coefficients stored in Fortran order (same values)."""
+
+    @functools.wraps(load)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        import numpy as np
+
+        component = load(*args, **kwargs)
+        clf = getattr(component, "clf", None)
+        if clf is not None and getattr(clf, "coef_", None) is not None:
+            clf.coef_ = np.asfortranarray(clf.coef_)
+        return component
+
+    wrapped.signpost_speedup = True  # type: ignore[attr-defined]
+    return wrapped
 
 
 async def warm_up(agent: Any) -> None:
@@ -103,14 +156,20 @@ def install_warm_up() -> None:
 
 
 def install_speedups() -> bool:
-    """Install the speed-up on Rasa 3.6.21; anything else is left exactly as it is."""
+    """Install the speed-ups on Rasa 3.6.21; anything else is left exactly as it is."""
     import rasa
     from rasa.core.actions.action import RemoteAction
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.shared.core.events import Event
 
     if rasa.__version__ != RASA_VERSION:
         logger.warning("Rasa %s is not %s: running without Signpost's speed-ups", rasa.__version__, RASA_VERSION)
         return False
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[assignment]
+    Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[assignment]
+    load = LogisticRegressionClassifier.__dict__["load"].__func__
+    if not getattr(load, "signpost_speedup", False):
+        LogisticRegressionClassifier.load = classmethod(_load_classifier_in_fortran_order(load))  # type: ignore
     return True
 
 
