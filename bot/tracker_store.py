@@ -114,6 +114,30 @@ def redact_event(data: Dict[str, Any], secrets: Optional[Mapping[str, str]] = No
     return out
 
 
+def _write_ahead(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def use_write_ahead_log(engine: Any) -> None:
+    """SQLite (the embedded profile) in write-ahead-log mode, synced at checkpoints rather than every commit.
+
+    Why: with SQLite's default rollback journal every turn's commit waits for the disk twice (about
+    2 ms a turn here, bench/profile_turn.py). In WAL mode with ``synchronous=NORMAL`` a commit is
+    an append to the log: a turn that was answered survives the Rasa server being killed or
+    restarted (tests/e2e restart tests), and only a power cut can lose the last moments, as
+    SQLite documents. Readers (the staff tools, the plan download) no longer wait for a writer.
+    """
+    from sqlalchemy import event
+
+    if not event.contains(engine, "connect", _write_ahead):
+        event.listen(engine, "connect", _write_ahead)
+    with engine.connect() as conn:  # set the log mode in the file now, for every other process too
+        _write_ahead(conn.connection, None)
+
+
 class SignpostTrackerStore(SQLTrackerStore):
     """Rasa's SQLTrackerStore, redacting what it writes and deleting on "delete my data"."""
 
@@ -126,6 +150,8 @@ class SignpostTrackerStore(SQLTrackerStore):
         log_redaction.install()
         super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
                          **kwargs)
+        if self.engine.dialect.name == "sqlite" and (self.engine.url.database or ":memory:") != ":memory:":
+            use_write_ahead_log(self.engine)
         _register_channel_state()
 
     async def save(self, tracker: DialogueStateTracker) -> None:

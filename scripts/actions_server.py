@@ -1,4 +1,4 @@
-"""`rasa run actions`, warmed up before it listens. Used by the production profile (scripts/production.py).
+"""`rasa run actions`, warmed up before it listens. Used by both profiles (scripts/run.py, scripts/production.py).
 
     python scripts/actions_server.py --actions actions -p 5056   (the same arguments as `rasa run actions`)
 
@@ -7,7 +7,8 @@ builds the directory's word index, which imports spaCy and with it TensorFlow (1
 2-core machine). Served cold, that first turn takes longer than the REST channel's turn limit and
 the person gets "answered without it". Here that work is done before the server opens its port, so
 its health check (and so the balancer) only sees it once it is quick; a server the supervisor
-restarts after a crash comes back warm too.
+restarts after a crash comes back warm too. Then what it loaded is set aside from garbage
+collection (scripts/rasa_server.py's settle_heap), so no turn waits for a full collection.
 """
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def warm_up() -> None:
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     warm_up()
+    from rasa_server import settle_heap  # scripts/ is on the path: this file runs from there
+
+    settle_heap()
     from rasa_sdk.__main__ import main as sdk_main
 
     sys.argv = ["rasa_sdk", *sys.argv[1:]]

@@ -243,7 +243,9 @@ class Stack:
         endpoints = self._endpoints_file()
         python = sys.executable
         self.actions = [Child(f"action server {i + 1}", [python, str(ROOT / "scripts" / "actions_server.py"),
-                                                         "--actions", "actions", "-p", str(port)], port,
+                                                         "--actions", "actions", "-p", str(port),
+                                                         "--logging-config_file", str(ROOT / "bot" / "logging.yml")],
+                              port,
                               f"http://127.0.0.1:{port}/health")  # warmed up before it listens (see there)
                         for i, port in enumerate(actions_ports)]
         self.actions_balancer = Child("action balancer", [

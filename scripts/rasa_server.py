@@ -33,6 +33,7 @@ Rasa version they were written for.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import sys
 import time
@@ -134,6 +135,20 @@ async def warm_up(agent: Any) -> None:
     processor.predict_next_with_tracker(tracker)
 
 
+def settle_heap() -> int:
+    """Collect once, then move every object alive now out of the garbage collector's view.
+
+    Why: a loaded model leaves about 560,000 objects that live as long as the process, and every
+    so often CPython's full collection walks all of them: about 290 ms here, a turn that arrives
+    meanwhile simply waits. Under load this was the slowest turns' time (p95 and max). Objects
+    made afterwards (conversations, replies) are collected as usual; the model's own are never
+    garbage. Returns how many objects were set aside.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def install_warm_up() -> None:
     """Run `warm_up` right after `rasa run` loads the model, before the server listens."""
     import rasa.core.run
@@ -150,6 +165,7 @@ def install_warm_up() -> None:
             print(f"Warm-up failed ({exc}); the first turn will be slower.", file=sys.stderr, flush=True)
         else:
             print(f"Rasa server warmed up in {time.monotonic() - started:.1f} s.", flush=True)
+        print(f"{settle_heap():,} long-lived objects set aside from garbage collection.", flush=True)
         return agent
 
     rasa.core.run.load_agent_on_start = load_and_warm_up

@@ -27,7 +27,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 
 
 PROFILES = ("embedded", "production")
@@ -68,8 +67,9 @@ def endpoints_file(cfg: dict[str, str]) -> Path:
 
 def commands(cfg: dict[str, str]) -> tuple[list[str], list[str]]:
     logging_config = ["--logging-config-file", str(ROOT / "bot" / "logging.yml")]  # identifiers redacted from logs
-    actions = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", cfg["actions_port"],
-               *logging_config]
+    actions = [sys.executable, str(ROOT / "scripts" / "actions_server.py"),  # `rasa run actions`, warmed up
+               "--actions", "actions", "-p", cfg["actions_port"],
+               "--logging-config_file", logging_config[1]]  # rasa_sdk's own spelling of the option
     rasa = [
         sys.executable, str(ROOT / "scripts" / "rasa_server.py"), "run",  # `rasa run` + a speed-up, a warm-up
         "--model", cfg["model"],
