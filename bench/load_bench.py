@@ -70,6 +70,8 @@ class Level:
     max_ms: float = 0.0
     turns_per_s: float = 0.0
     rss_mb: dict[str, float] = field(default_factory=dict)  # process kind -> peak RSS of one process
+    cpu_ms_per_turn: dict[str, float] = field(default_factory=dict)  # process kind -> CPU time of all of them / turns
+    slowest_steps: list[str] = field(default_factory=list)  # the conversation steps with the highest p95
     load_average: float = 0.0  # mean 1-minute load average of the machine during the run
     failures: list[str] = field(default_factory=list)
 
@@ -109,6 +111,7 @@ class MemorySampler:
         self.root_pid = root_pid
         self.every = every
         self.peaks: dict[int, tuple[str, int]] = {}
+        self.cpu: dict[int, tuple[str, float, float]] = {}  # pid -> (kind, CPU seconds first seen, last seen)
         self.load: list[float] = []  # the machine's 1-minute load average: other work on the 2 cores shows here
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -127,10 +130,13 @@ class MemorySampler:
                     continue
                 try:
                     rss = process.memory_info().rss
+                    times = process.cpu_times()
                 except psutil.NoSuchProcess:
                     continue
                 previous = self.peaks.get(process.pid, (kind, 0))[1]
                 self.peaks[process.pid] = (kind, max(previous, rss))
+                used = times.user + times.system
+                self.cpu[process.pid] = (kind, self.cpu.get(process.pid, (kind, used, used))[1], used)
             self._stop.wait(self.every)
 
     def __enter__(self) -> "MemorySampler":
@@ -140,6 +146,13 @@ class MemorySampler:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join(10)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used by all processes of each kind while sampled."""
+        result: dict[str, float] = {}
+        for kind, first, last in self.cpu.values():
+            result[kind] = result.get(kind, 0.0) + (last - first)
+        return result
 
     def per_kind(self) -> dict[str, float]:
         """The largest peak RSS of any one process of each kind, in MB."""
@@ -268,6 +281,7 @@ def run_locust(target: Target, users: int, seconds: int, scratch: Path) -> Level
                        timeout=seconds + 180)
     level.rss_mb = sampler.per_kind()
     level.load_average = sum(sampler.load) / len(sampler.load) if sampler.load else 0.0
+    steps: list[tuple[float, str]] = []
     with open(f"{prefix}_stats.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             if row["Name"] == "Aggregated":
@@ -277,6 +291,11 @@ def run_locust(target: Target, users: int, seconds: int, scratch: Path) -> Level
                 level.p95_ms = float(row["95%"] or 0)
                 level.max_ms = float(row["Max Response Time"] or 0)
                 level.turns_per_s = float(row["Requests/s"] or 0)
+            elif row["Name"] != "turn" and row["Request Count"] not in ("", "0"):
+                steps.append((float(row["95%"] or 0), f"{row['Name']} p95 {float(row['95%'] or 0):.0f} ms"))
+    level.slowest_steps = [text for _, text in sorted(steps, reverse=True)[:3]]
+    if level.turns:
+        level.cpu_ms_per_turn = {kind: seconds * 1000 / level.turns for kind, seconds in sampler.cpu_seconds().items()}
     failures = Path(f"{prefix}_failures.csv")
     if failures.exists():
         with failures.open(newline="") as handle:
@@ -294,6 +313,11 @@ def table(levels: list[Level], targets: dict[str, dict]) -> str:
                      f"{level.p50_ms:>8.0f}{level.p95_ms:>8.0f}{level.max_ms:>8.0f}{level.turns_per_s:>9.1f}"
                      f"{level.load_average:>6.1f}  {memory}")
     lines.append("(load: the machine's mean 1-minute load average during the run; 2 cores, shared with other work)")
+    lines.append("")
+    lines.append("CPU time per turn (all processes of a kind together), and the slowest steps of the conversation:")
+    for level in levels:
+        cpu = ", ".join(f"{kind} {ms:.1f}" for kind, ms in sorted(level.cpu_ms_per_turn.items()))
+        lines.append(f"{level.target:<11}{level.users:>6} users: {cpu or '-'} ms; {'; '.join(level.slowest_steps)}")
     lines.append("")
     for name, facts in targets.items():
         lines.append(f"{name:<11} cold start (launch to first answer) {facts['cold_start_s']:.0f} s")

@@ -9,7 +9,7 @@ import uuid
 
 from locust import HttpUser, between, task
 
-SCRIPT = ["hello", "I am feeling very sad", "no", "are you a bot?", "I am great today", "bye"]
+SCRIPT = ["hello", "I am sad", "no", "are you a bot?", "I am great today", "bye"]
 
 
 class Person(HttpUser):
@@ -18,9 +18,9 @@ class Person(HttpUser):
     @task
     def a_chat_with_the_mood_bot(self) -> None:
         sender = f"load-{uuid.uuid4().hex[:12]}"
-        for message in SCRIPT:
+        for number, message in enumerate(SCRIPT, 1):
             with self.client.post("/webhooks/rest/webhook", json={"sender": sender, "message": message},
-                                  name="turn", catch_response=True, timeout=120) as reply:
+                                  name=f"mood {number:02d} {message[:24]}", catch_response=True, timeout=120) as reply:
                 if reply.status_code != 200:
                     reply.failure(f"HTTP {reply.status_code}")
                 elif not reply.json():

@@ -50,9 +50,9 @@ BENEFITS = [
 class Person(HttpUser):
     wait_time = between(1, 3)
 
-    def turn(self, sender: str, message: str, expected: Optional[str]) -> None:
+    def turn(self, sender: str, message: str, expected: Optional[str], step: str = "turn") -> None:
         with self.client.post("/webhooks/rest/webhook", json={"sender": sender, "message": message},
-                              name="turn", catch_response=True, timeout=120) as reply:
+                              name=step, catch_response=True, timeout=120) as reply:
             if reply.status_code != 200:
                 reply.failure(f"HTTP {reply.status_code}")
                 return
@@ -68,14 +68,15 @@ class Person(HttpUser):
             else:
                 reply.success()
 
-    def conversation(self, script: list[tuple[str, Optional[str]]]) -> None:
+    def conversation(self, label: str, script: list[tuple[str, Optional[str]]]) -> None:
+        """One conversation; each step's times are also kept under its own name (e.g. "check-in 15 my sister")."""
         sender = f"load-{uuid.uuid4().hex[:12]}"
-        for message, expected in script:
-            self.turn(sender, message, expected)
+        for number, (message, expected) in enumerate(script, 1):
+            self.turn(sender, message, expected, f"{label} {number:02d} {message[:24]}")
             self.wait()
 
     @task
     def a_carer_checks_in_searches_and_checks_benefits(self) -> None:
-        self.conversation(CHECK_IN)
-        self.conversation(DIRECTORY)
-        self.conversation(BENEFITS)
+        self.conversation("check-in", CHECK_IN)
+        self.conversation("services", DIRECTORY)
+        self.conversation("benefits", BENEFITS)
