@@ -248,12 +248,15 @@ class Store:
             return [self._record(conn, event, context) for event in events]
 
     def _record(self, conn: Connection, event: Mapping[str, Any], context: Context) -> Optional[int]:
+        found = measures(event, context)
+        if not found:  # most events (action_listen, most slots...) count towards nothing: no need to remember
+            return 0   # them, a second delivery adds nothing either; this keeps the database out of their way
         day = event_day(event)
         if not self._first_time(conn, digest(self.key, "event|" + canonical(event)), day):
             return None
         once: dict[str, bool] = {}
         added = 0
-        for measure in measures(event, context):
+        for measure in found:
             if measure.once is not None:
                 if measure.once not in once:
                     once[measure.once] = self._first_time(conn, digest(self.key, measure.once), day)
@@ -342,7 +345,8 @@ async def consume(settings: BrokerSettings, store: Store, context_of: Callable[[
         for message, event in decoded:
             if event is None:
                 logger.warning("dropped a message that is not a Rasa event (%d bytes)", len(message.body))
-            await message.ack()
+        if batch:  # one acknowledgement for the whole batch: it and every earlier delivery on this channel
+            await batch[-1].ack(multiple=True)
 
     try:
         channel = await connection.channel()
