@@ -399,7 +399,19 @@ def run_consumer(settings: BrokerSettings, store: Store, context_of: Callable[[]
         return await consume(settings, store, context_of, stop_when_idle=stop_when_idle, stop=stop,
                              on_ready=lambda: logger.info("counting events from queue %s", settings.queue))
 
-    return asyncio.run(main())
+    try:  # uvloop (it comes with Sanic, under Rasa) handles the stream of small messages with less CPU
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 # --------------------------------------------------------------------------- the report
