@@ -48,6 +48,8 @@ LOAD = ROOT / "bench" / "load"
 ADMIN_URL = "postgresql://root@127.0.0.1/test"
 TARGETS = ("baseline", "embedded", "production")
 MB = 1024 * 1024
+# the stores' server processes, by name: their CPU time shows what the production profile's stores cost
+STORES = {"postgres": "PostgreSQL", "redis-server": "Redis", "beam.smp": "RabbitMQ"}
 
 
 def free_port() -> int:
@@ -124,8 +126,8 @@ class MemorySampler:
                 family = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
-            for process in family:
-                kind = kind_of(process)
+            for process in family + self._stores():
+                kind = kind_of(process) or STORES.get(process.info.get("name", "") if hasattr(process, "info") else "")
                 if kind is None:
                     continue
                 try:
@@ -143,6 +145,11 @@ class MemorySampler:
         self._thread.start()
         return self
 
+    @staticmethod
+    def _stores() -> list[psutil.Process]:
+        """The machine's PostgreSQL, Redis and RabbitMQ processes (the production profile's stores)."""
+        return [p for p in psutil.process_iter(["name"]) if p.info.get("name") in STORES]
+
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join(10)
@@ -155,10 +162,11 @@ class MemorySampler:
         return result
 
     def per_kind(self) -> dict[str, float]:
-        """The largest peak RSS of any one process of each kind, in MB."""
+        """The largest peak RSS of any one process of each kind, in MB (the stores' servers left out)."""
         result: dict[str, float] = {}
         for kind, rss in self.peaks.values():
-            result[kind] = max(result.get(kind, 0.0), rss / MB)
+            if kind not in STORES.values():
+                result[kind] = max(result.get(kind, 0.0), rss / MB)
         return result
 
 
@@ -295,7 +303,8 @@ def run_locust(target: Target, users: int, seconds: int, scratch: Path) -> Level
                 steps.append((float(row["95%"] or 0), f"{row['Name']} p95 {float(row['95%'] or 0):.0f} ms"))
     level.slowest_steps = [text for _, text in sorted(steps, reverse=True)[:3]]
     if level.turns:
-        level.cpu_ms_per_turn = {kind: seconds * 1000 / level.turns for kind, seconds in sampler.cpu_seconds().items()}
+        level.cpu_ms_per_turn = {kind: seconds * 1000 / level.turns for kind, seconds in sampler.cpu_seconds().items()
+                                 if kind not in STORES.values() or seconds * 1000 / level.turns >= 0.5}
     failures = Path(f"{prefix}_failures.csv")
     if failures.exists():
         with failures.open(newline="") as handle:
