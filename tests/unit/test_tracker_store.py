@@ -236,6 +236,28 @@ async def test_events_sent_to_the_broker_are_redacted_too(store_config, no_other
     assert PHONE not in sent and EMAIL not in sent and "[phone]" in sent and MACMILLAN in sent
 
 
+async def test_each_event_goes_to_the_broker_once_turn_after_turn(store_config, no_other_deleters) -> None:
+    """What the outcomes consumer counts: every event of every turn, none twice, none missed."""
+    broker = CollectingBroker()
+    store = TrackerStore.create(EndpointConfig(type="bot.tracker_store.SignpostTrackerStore", **store_config),
+                                domain=DOMAIN, event_broker=broker)
+    try:
+        tracker = first_turn("web-twice")
+        await store.save(tracker)
+        first = len(broker.published)
+        assert first == len(tracker.events)
+        tracker = await store.retrieve("web-twice")
+        tracker.update_with_events([UserUttered("thanks", intent={"name": "thank", "confidence": 0.9}),
+                                    ActionExecuted("action_reply"), BotUttered("You're welcome."),
+                                    ActionExecuted("action_listen")], DOMAIN)
+        await store.save(tracker)
+    finally:
+        store.engine.dispose()
+    second = broker.published[first:]
+    assert [e["event"] for e in second] == ["user", "action", "bot", "action"]
+    assert second[0]["text"] == "thanks" and second[2]["text"] == "You're welcome."
+
+
 # ------------------------------------------------------------------------------ pieces
 
 
