@@ -32,6 +32,7 @@ Creating the store also makes the Rasa server redact every log record (bot/log_r
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Text
@@ -50,6 +51,7 @@ from signposting.redact import find, redact_data
 logger = logging.getLogger(__name__)
 
 DELETE_ACTIONS: FrozenSet[str] = frozenset({"action_delete_my_data"})
+STORED_COUNT = "_signpost_stored_events"  # set by SignpostTrackerStore.retrieve on the tracker it returns
 
 
 def _register_channel_state() -> None:
@@ -154,10 +156,31 @@ class SignpostTrackerStore(SQLTrackerStore):
             use_write_ahead_log(self.engine)
         _register_channel_state()
 
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """Rasa's retrieve, noting on the tracker how many of its events are stored already."""
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None and tracker._max_event_history is None:  # every stored event is in the tracker
+            setattr(tracker, STORED_COUNT, len(tracker.events))
+        return tracker
+
+    def _new_events(self, tracker: DialogueStateTracker) -> List[Event]:
+        """The events not stored yet.
+
+        Rasa counts the stored events of the current session with a query on every save (2-3 ms a
+        turn). A tracker this store has just read says how many there were; the conversation's lock
+        (in-process, or Redis in production) keeps anyone else from adding to it in between, so the
+        count still holds. Any other tracker is counted the Rasa way.
+        """
+        known = getattr(tracker, STORED_COUNT, None)
+        setattr(tracker, STORED_COUNT, None)  # once: a later save of this object counts again
+        if known is not None and known <= len(tracker.events):
+            return list(itertools.islice(tracker.events, known, len(tracker.events)))
+        with self.session_scope() as session:
+            return list(self._additional_events(session, tracker))
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Write this turn's events, redacted; or, after "delete my data", delete the conversation."""
-        with self.session_scope() as session:
-            new_events: List[Event] = list(self._additional_events(session, tracker))
+        new_events = self._new_events(tracker)
         if any(isinstance(e, ActionExecuted) and e.action_name in self.delete_actions for e in new_events):
             report = privacy.delete_conversation(tracker.sender_id, self.engine, requested_by="person")
             logger.info("Delete my data: conversation removed (%s)", report.describe())

@@ -251,9 +251,14 @@ async def test_each_event_goes_to_the_broker_once_turn_after_turn(store_config, 
                                     ActionExecuted("action_reply"), BotUttered("You're welcome."),
                                     ActionExecuted("action_listen")], DOMAIN)
         await store.save(tracker)
+        tracker.update_with_events([UserUttered("bye", intent={"name": "goodbye", "confidence": 0.9})], DOMAIN)
+        await store.save(tracker)  # the same object saved again: counted again, nothing written twice
+        assert len(rows(store, "web-twice")) == first + 5
+        assert [e.type_name for e in (await store.retrieve("web-twice")).events][-6:] == [
+            "action", "user", "action", "bot", "action", "user"]
     finally:
         store.engine.dispose()
-    second = broker.published[first:]
+    second = broker.published[first:first + 4]
     assert [e["event"] for e in second] == ["user", "action", "bot", "action"]
     assert second[0]["text"] == "thanks" and second[2]["text"] == "You're welcome."
 
