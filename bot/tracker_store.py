@@ -43,6 +43,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.orm import sessionmaker
 
 from bot import log_redaction
 from signposting import privacy
@@ -116,28 +117,32 @@ def redact_event(data: Dict[str, Any], secrets: Optional[Mapping[str, str]] = No
     return out
 
 
-def _write_ahead(dbapi_connection: Any, _record: Any) -> None:
+def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def use_write_ahead_log(engine: Any) -> None:
-    """SQLite (the embedded profile) in write-ahead-log mode, synced at checkpoints rather than every commit.
+def embedded_engine(url: Any) -> Any:
+    """The SQLite engine of the embedded profile: connections kept, a write-ahead log.
 
-    Why: with SQLite's default rollback journal every turn's commit waits for the disk twice (about
-    2 ms a turn here, bench/profile_turn.py). In WAL mode with ``synchronous=NORMAL`` a commit is
-    an append to the log: a turn that was answered survives the Rasa server being killed or
-    restarted (tests/e2e restart tests), and only a power cut can lose the last moments, as
-    SQLite documents. Readers (the staff tools, the plan download) no longer wait for a writer.
+    Why: SQLAlchemy 1.4 opens a new SQLite connection for every session (NullPool), about four a
+    turn; a small pool keeps them (as SQLAlchemy 2.0 does). With SQLite's default rollback journal
+    every commit waits for the disk twice (about 2 ms a turn here, bench/profile_turn.py); in WAL
+    mode with ``synchronous=NORMAL`` a commit is an append to the log. A turn that was answered
+    survives the Rasa server being killed or restarted (the restart tests), and only a power cut
+    can lose the last moments, as SQLite documents. Readers in other processes (the staff tools,
+    the plan download) no longer wait for a writer.
     """
-    from sqlalchemy import event
+    import sqlalchemy as sa
+    from sqlalchemy.pool import QueuePool
 
-    if not event.contains(engine, "connect", _write_ahead):
-        event.listen(engine, "connect", _write_ahead)
-    with engine.connect() as conn:  # set the log mode in the file now, for every other process too
-        _write_ahead(conn.connection, None)
+    engine = sa.create_engine(url, poolclass=QueuePool, pool_size=2, max_overflow=8,
+                              connect_args={"check_same_thread": False})
+    sa.event.listen(engine, "connect", _synchronous_normal)
+    with engine.connect() as conn:  # the log mode is kept in the file: every process uses it from now on
+        conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    return engine
 
 
 class SignpostTrackerStore(SQLTrackerStore):
@@ -153,7 +158,10 @@ class SignpostTrackerStore(SQLTrackerStore):
         super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
                          **kwargs)
         if self.engine.dialect.name == "sqlite" and (self.engine.url.database or ":memory:") != ":memory:":
-            use_write_ahead_log(self.engine)
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = embedded_engine(url)
+            self.sessionmaker = sessionmaker(bind=self.engine)
         _register_channel_state()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
