@@ -9,7 +9,7 @@ next action on a throw-away tracker (nothing is stored or sent to the event brok
 production supervisor restarts is then quick from its first turn.
 
 The speed-ups. Why: profiling turns (bench/profile_turn.py, `--conversation check-in`) shows where
-the Rasa server's own time goes, and three places spent it on work whose answer never changes:
+the Rasa server's own time goes, and four places spent it on work that can be done once:
 
 1. Action server replies. Rasa 3.6 checks every reply with ``jsonschema.validate(reply, schema)``,
    and with jsonschema 4.17 that call first re-checks the *schema itself* against the 2020-12
@@ -20,13 +20,18 @@ the Rasa server's own time goes, and three places spent it on work whose answer 
    on each) to find the one with that type name: about 0.1 ms per event, 30-80 events a turn,
    the largest part of loading a tracker (4-5 ms of a 50 ms turn). Now the walk's result is kept
    as a name -> class table, walked again only for a name it does not hold.
-3. Classifying a message. scikit-learn's logistic regression multiplies the message's sparse
+3. Calling the action server. Rasa opens a new HTTP client session, and so a new connection, for
+   every call (1-6 a turn), and closes it after: both servers pay for setting up and tearing down
+   each connection. Now one session per event loop keeps its connections open between calls
+   (closing an idle one after 2 s, before the action server's own 5 s keep-alive limit).
+4. Classifying a message. scikit-learn's logistic regression multiplies the message's sparse
    features by ``coef_.T``; scipy needs that matrix in C order and copies the whole of it (every
    n-gram x every intent) on each message: about 2 ms a turn. Now ``coef_`` is stored in Fortran
    order once when the model loads, so ``coef_.T`` is already in C order. Same numbers, no copy.
 
 Behaviour is unchanged: the same schema, error and message for a bad reply; the same class for
-every event name, the same error for an unknown one; the same intent confidences
+every event name, the same error for an unknown one; the same request, reply and error for an
+HTTP call; the same intent confidences
 (tests/production/test_speedups.py compares each with stock Rasa). They are installed only on the
 Rasa version they were written for.
 """
@@ -116,6 +121,65 @@ def _load_classifier_in_fortran_order(load: Any) -> Any:
     return wrapped
 
 
+KEEPALIVE_SECONDS = 2.0  # below Sanic's (the action server's) 5 s, so the client is the one to close
+_SESSIONS: Dict[Any, Any] = {}
+
+
+def _shared_session(config: Any) -> Any:
+    """One aiohttp session per event loop and per (headers, basic auth), kept open."""
+    import asyncio
+
+    import aiohttp
+    from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+
+    loop = asyncio.get_running_loop()
+    auth = (config.basic_auth.get("username"), config.basic_auth.get("password")) if config.basic_auth else None
+    key = (tuple(sorted((config.headers or {}).items())), auth)
+    kept_loop, session = _SESSIONS.get(key, (None, None))
+    if session is None or session.closed or kept_loop is not loop:  # a session belongs to one event loop
+        session = aiohttp.ClientSession(
+            headers=config.headers, auth=aiohttp.BasicAuth(*auth) if auth else None,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS))
+        _SESSIONS[key] = (loop, session)
+    return session
+
+
+async def _request(self: Any, method: Text = "post", subpath: Optional[Text] = None,
+                   content_type: Optional[Text] = "application/json", compress: bool = False,
+                   **kwargs: Any) -> Optional[Any]:
+    """EndpointConfig.request (Rasa 3.6.21), on a kept session instead of a new one per call."""
+    import ssl
+
+    from aiohttp.client_exceptions import ContentTypeError
+    from rasa.shared.exceptions import FileNotFoundException
+    from rasa.utils.endpoints import ClientResponseError, concat_url
+
+    headers = {}
+    if content_type:
+        headers["Content-Type"] = content_type
+    if "headers" in kwargs:
+        headers.update(kwargs["headers"])
+        del kwargs["headers"]
+    if self.headers:
+        headers.update(self.headers)
+    url = concat_url(self.url, subpath)
+    sslcontext = None
+    if self.cafile:
+        try:
+            sslcontext = ssl.create_default_context(cafile=self.cafile)
+        except FileNotFoundError as e:
+            raise FileNotFoundException(f"Failed to find certificate file, '{self.cafile}' does not exist.") from e
+    async with _shared_session(self).request(method, url, headers=headers, params=self.combine_parameters(kwargs),
+                                             compress=compress, ssl=sslcontext, **kwargs) as response:
+        if response.status >= 400:
+            raise ClientResponseError(response.status, response.reason, await response.content.read())
+        try:
+            return await response.json()
+        except ContentTypeError:
+            return None
+
+
 async def warm_up(agent: Any) -> None:
     """One parse and one prediction, so the first real turn does not pay for building graphs."""
     from rasa.core.channels.channel import UserMessage
@@ -177,11 +241,13 @@ def install_speedups() -> bool:
     from rasa.core.actions.action import RemoteAction
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
     from rasa.shared.core.events import Event
+    from rasa.utils.endpoints import EndpointConfig
 
     if rasa.__version__ != RASA_VERSION:
         logger.warning("Rasa %s is not %s: running without Signpost's speed-ups", rasa.__version__, RASA_VERSION)
         return False
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[assignment]
+    EndpointConfig.request = _request  # type: ignore[assignment]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[assignment]
     load = LogisticRegressionClassifier.__dict__["load"].__func__
     if not getattr(load, "signpost_speedup", False):

@@ -65,6 +65,45 @@ def test_the_schema_itself_is_checked_once_not_on_every_reply(stock, monkeypatch
     assert len(checked) == 1
 
 
+async def test_calls_to_the_action_server_keep_their_connection_and_answer_as_stock_rasa():
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+    connections: list[object] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        if request.transport not in connections:
+            connections.append(request.transport)
+        body = await request.json()
+        if body.get("next_action") == "action_broken":
+            return web.Response(status=500, text="broken")
+        return web.json_response({"events": [], "responses": [{"text": f"ran {body['next_action']}"}],
+                                  "token": request.query.get("token")})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="secret")
+        for name in ("action_one", "action_two", "action_three"):
+            for request in (rasa_server._request, EndpointConfig.request):  # the speed-up, then stock Rasa
+                reply = await request(endpoint, json={"next_action": name}, method="post")
+                assert reply == {"events": [], "responses": [{"text": f"ran {name}"}], "token": "secret"}
+        assert len(connections) == 1 + 3  # the speed-up's calls share one connection; stock opens one per call
+        for request in (rasa_server._request, EndpointConfig.request):
+            with pytest.raises(ClientResponseError) as failed:
+                await request(endpoint, json={"next_action": "action_broken"}, method="post")
+            assert failed.value.status == 500 and failed.value.text == b"broken"
+    finally:
+        for _, session in list(rasa_server._SESSIONS.values()):
+            await session.close()
+        await runner.cleanup()
+
+
 def test_every_event_name_resolves_to_the_same_class_as_stock_rasa():
     from rasa.shared.core.events import Event
     from rasa.shared.utils.common import all_subclasses
@@ -119,15 +158,18 @@ def test_the_classifier_gives_the_same_confidences_with_its_coefficients_in_fort
 def test_installed_only_on_the_rasa_it_was_written_for(monkeypatch):
     import rasa
     from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
     from rasa.shared.core.events import Event
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    monkeypatch.setattr(EndpointConfig, "request", EndpointConfig.request)
     monkeypatch.setattr(LogisticRegressionClassifier, "load", LogisticRegressionClassifier.__dict__["load"])
     assert rasa_server.install_speedups() is True
     assert RemoteAction._validate_action_result is rasa_server._validate_action_result
     assert Event.resolve_by_type is rasa_server._resolve_by_type
+    assert EndpointConfig.request is rasa_server._request
     assert LogisticRegressionClassifier.load.__func__.signpost_speedup is True
     monkeypatch.setattr(RemoteAction, "_validate_action_result", lambda *a: "stock")
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
