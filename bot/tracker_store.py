@@ -167,7 +167,7 @@ class SignpostTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """Rasa's retrieve, noting on the tracker how many of its events are stored already."""
         tracker = await super().retrieve(sender_id)
-        if tracker is not None and tracker._max_event_history is None:  # every stored event is in the tracker
+        if tracker is not None and getattr(tracker, "_max_event_history", 0) is None:  # it holds every stored event
             setattr(tracker, STORED_COUNT, len(tracker.events))
         return tracker
 
