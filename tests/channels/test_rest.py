@@ -18,8 +18,6 @@ from channels.rest import SafeRestInput, answer_within, safe_replies, turn_timeo
 from channels.webchat import MAX_MESSAGE_CHARS
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-pytestmark = pytest.mark.asyncio
-
 _names = itertools.count()
 Sanic.test_mode = True
 

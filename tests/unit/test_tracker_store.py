@@ -28,8 +28,6 @@ from bot import log_redaction
 from bot.tracker_store import SignpostTrackerStore, redact_event, user_identifiers
 from signposting import privacy
 
-pytestmark = pytest.mark.asyncio
-
 PHONE, EMAIL, NHS = "07700 900123", "jo.bloggs@example.com", "943 476 5919"
 MACMILLAN = "0808 808 00 00"
 DOMAIN = Domain.from_yaml("""
