@@ -145,6 +145,17 @@ def _shared_session(config: Any) -> Any:
     return session
 
 
+async def close_sessions() -> None:
+    """Close the kept sessions of the running event loop (when the server stops)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    for key, (kept_loop, session) in list(_SESSIONS.items()):
+        if kept_loop is loop:
+            await session.close()
+            del _SESSIONS[key]
+
+
 async def _request(self: Any, method: Text = "post", subpath: Optional[Text] = None,
                    content_type: Optional[Text] = "application/json", compress: bool = False,
                    **kwargs: Any) -> Optional[Any]:
@@ -233,6 +244,16 @@ def install_warm_up() -> None:
         return agent
 
     rasa.core.run.load_agent_on_start = load_and_warm_up
+    close = rasa.core.run.close_resources
+
+    @functools.wraps(close)
+    async def close_resources_and_sessions(*args: Any, **kwargs: Any) -> None:
+        try:
+            await close(*args, **kwargs)
+        finally:
+            await close_sessions()
+
+    rasa.core.run.close_resources = close_resources_and_sessions
 
 
 def install_speedups() -> bool:
