@@ -276,3 +276,20 @@ async def test_delete_everywhere_is_what_the_action_calls_and_never_claims_succe
             privacy.delete_everywhere("web-action")
     finally:
         privacy.unregister_deleter("broken place")
+
+
+def test_a_deletion_is_still_seen_when_the_tombstones_table_goes_and_comes_back(tmp_path):
+    """forgotten_at stops looking for the table once seen; a table dropped since must not break a turn."""
+    from sqlalchemy import create_engine as make
+
+    engine = make(f"sqlite:///{tmp_path / 'tracker.db'}", future=True)
+    assert privacy.forgotten_at(engine, "web-a") is None  # no table yet
+    privacy.delete_tracker_rows(engine, "web-a", now=1000.0)
+    assert privacy.forgotten_at(engine, "web-a") == 1000.0
+    assert privacy.forgotten_at(engine, "web-b") is None
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE " + privacy.tombstones.name)
+    assert privacy.forgotten_at(engine, "web-a") is None
+    privacy.delete_tracker_rows(engine, "web-a", now=2000.0)
+    assert privacy.forgotten_at(engine, "web-a") == 2000.0
+    engine.dispose()
