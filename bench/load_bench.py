@@ -126,8 +126,7 @@ class MemorySampler:
                 family = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
-            for process in family + self._stores():
-                kind = kind_of(process) or STORES.get(process.info.get("name", "") if hasattr(process, "info") else "")
+            for process, kind in [(p, kind_of(p)) for p in family] + self._stores():
                 if kind is None:
                     continue
                 try:
@@ -146,9 +145,9 @@ class MemorySampler:
         return self
 
     @staticmethod
-    def _stores() -> list[psutil.Process]:
-        """The machine's PostgreSQL, Redis and RabbitMQ processes (the production profile's stores)."""
-        return [p for p in psutil.process_iter(["name"]) if p.info.get("name") in STORES]
+    def _stores() -> list[tuple[psutil.Process, str]]:
+        """The machine's PostgreSQL, Redis and RabbitMQ processes (the production profile's stores), with their kind."""
+        return [(p, STORES[p.info["name"]]) for p in psutil.process_iter(["name"]) if p.info.get("name") in STORES]
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()

@@ -248,18 +248,19 @@ def forgotten_at(tracker: Union[Engine, str, None], sender_id: str) -> Optional[
     """
     engine = _engine(tracker)
     url = str(engine.url)
-    query = select(tombstones.c.forgotten_at).where(tombstones.c.sender_key == sender_key(sender_id))
-    if url in _TOMBSTONES_SEEN:
-        try:
-            with engine.connect() as conn:
-                return conn.execute(query).scalar()
-        except (OperationalError, ProgrammingError):  # the table went (a test database reset): look again
-            _TOMBSTONES_SEEN.discard(url)
-    if not _has_table(engine, tombstones.name):
-        return None
-    _TOMBSTONES_SEEN.add(url)
-    with engine.connect() as conn:
-        return conn.execute(query).scalar()
+    if url not in _TOMBSTONES_SEEN:
+        if not _has_table(engine, tombstones.name):
+            return None
+        _TOMBSTONES_SEEN.add(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(tombstones.c.forgotten_at)
+                                .where(tombstones.c.sender_key == sender_key(sender_id))).scalar()
+    except (OperationalError, ProgrammingError):  # the table went since it was seen (a test database reset)
+        _TOMBSTONES_SEEN.discard(url)
+        if not _has_table(engine, tombstones.name):
+            return None
+        raise
 
 
 def stored_event_count(tracker: Union[Engine, str, None], sender_id: str) -> int:
