@@ -703,9 +703,14 @@ def check_every_seconds() -> float:
     knowledge several times a turn, so under load looking on every call was a measurable part of a
     turn (bench/profile_turn.py). An editor's change is live within this many seconds.
     """
+    value = os.environ.get("SIGNPOST_KNOWLEDGE_CHECK_SECONDS", "2")
     try:
-        return max(0.0, float(os.environ.get("SIGNPOST_KNOWLEDGE_CHECK_SECONDS", "2")))
+        return max(0.0, float(value))
     except ValueError:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "SIGNPOST_KNOWLEDGE_CHECK_SECONDS=%r is not a number of seconds; looking for edits every 2 s", value)
         return 2.0
 
 

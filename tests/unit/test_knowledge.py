@@ -267,8 +267,9 @@ def test_the_running_bot_sees_an_edit_within_its_check_interval(knowledge_copy, 
     assert store.get().say("goodbye").startswith("Bye for now.")
 
 
-def test_the_check_interval_comes_from_the_environment(monkeypatch):
+def test_the_check_interval_comes_from_the_environment(monkeypatch, caplog):
     monkeypatch.setenv("SIGNPOST_KNOWLEDGE_CHECK_SECONDS", "0.5")
     assert kb.check_every_seconds() == 0.5
     monkeypatch.setenv("SIGNPOST_KNOWLEDGE_CHECK_SECONDS", "soon")
     assert kb.check_every_seconds() == 2.0
+    assert "SIGNPOST_KNOWLEDGE_CHECK_SECONDS='soon' is not a number of seconds" in caplog.text
