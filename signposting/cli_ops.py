@@ -162,7 +162,7 @@ def outcomes_consume(stop_when_idle: Optional[float]) -> None:
     except OSError as exc:  # aio-pika's connection errors are OSErrors
         click.echo(f"Cannot reach RabbitMQ at {settings.url.split('@')[-1]}: {exc}", err=True)
         raise SystemExit(1)
-    click.echo(f"Outcomes: {stats.received} event(s) read, {stats.counted} counted, "
+    click.echo(f"Outcomes: {stats.events} event(s) read in {stats.received} message(s), {stats.counted} counted, "
                f"{stats.duplicates} already counted, {stats.unreadable} unreadable.")
 
 

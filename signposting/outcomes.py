@@ -49,8 +49,8 @@ from signposting import hours
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 KEEP_KEYS_DAYS = 8
-BATCH = 200       # events counted in one transaction
-PREFETCH = 500    # events RabbitMQ hands the consumer before it has acknowledged them
+BATCH = 100       # messages (a turn's events, or one event) counted in one transaction
+PREFETCH = 300    # messages RabbitMQ hands the consumer before it has acknowledged them
 SCORE_PREFIX = "score_"
 FALLBACK_INTENT = "nlu_fallback"
 HANDOFF_REQUEST_INTENT = "request_human"
@@ -293,19 +293,28 @@ class BrokerSettings:
 
 @dataclass
 class ConsumerStats:
-    received: int = 0
+    received: int = 0  # messages (one event each from Rasa's broker, a turn's events from Signpost's)
+    events: int = 0    # the events in the readable ones
     counted: int = 0
     duplicates: int = 0
     unreadable: int = 0
     last_message: float = field(default_factory=time.monotonic)
 
 
-def decode(body: bytes) -> Optional[dict[str, Any]]:
+def decode(body: bytes) -> Optional[list[dict[str, Any]]]:
+    """The Rasa events in one message, or None if it holds none.
+
+    A message is one event (Rasa's own PikaEventBroker) or a JSON array of them (one turn, from
+    bot.event_broker.TurnPikaEventBroker); an array with anything but events in it is unreadable.
+    """
     try:
-        event = json.loads(body)
+        data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return event if isinstance(event, dict) and isinstance(event.get("event"), str) else None
+    events = data if isinstance(data, list) else [data]
+    if events and all(isinstance(event, dict) and isinstance(event.get("event"), str) for event in events):
+        return events
+    return None
 
 
 async def consume(settings: BrokerSettings, store: Store, context_of: Callable[[], Context], *,
@@ -330,7 +339,7 @@ async def consume(settings: BrokerSettings, store: Store, context_of: Callable[[
     async def count(batch: list[Any]) -> None:
         """Count a batch in one transaction, then acknowledge it (or put it all back on a database error)."""
         decoded = [(message, decode(message.body)) for message in batch]
-        events = [event for _, event in decoded if event is not None]
+        events = [event for _, found in decoded if found is not None for event in found]
         try:
             results = await loop.run_in_executor(None, store.record_many, events, context_of()) if events else []
         except SQLAlchemyError as exc:
@@ -339,7 +348,8 @@ async def consume(settings: BrokerSettings, store: Store, context_of: Callable[[
                 await message.nack(requeue=True)
             await asyncio.sleep(2)
             return
-        stats.unreadable += len(decoded) - len(events)
+        stats.events += len(events)
+        stats.unreadable += sum(1 for _, found in decoded if found is None)
         stats.duplicates += sum(1 for added in results if added is None)
         stats.counted += sum(1 for added in results if added is not None)
         for message, event in decoded:

@@ -215,13 +215,53 @@ def test_the_consumer_counts_what_rasa_publishes_once_even_when_redelivered(brok
     stats = asyncio.run(outcomes.consume(broker, store, lambda: context, stop_when_idle=1.5))
     # events[:3] sent twice: two of them add to counts and are recognised; the third ("about a 6" in
     # a score slot) adds to nothing, so it is not remembered and its second delivery adds nothing either
-    assert (stats.received, stats.counted, stats.duplicates, stats.unreadable) == (
-        len(events) + 5, len(events) + 1, 2, 2)
+    assert (stats.received, stats.events, stats.counted, stats.duplicates, stats.unreadable) == (
+        len(events) + 5, len(events) + 3, len(events) + 1, 2, 2)
     counted = totals(store)["totals"]
     assert counted["conversations"] == 1 and counted["assessments"] == 1 and counted.get("out_of_hours", 0) == 0
     # a second consumer (a restart) finds the queue empty and the counts unchanged
     again = asyncio.run(outcomes.consume(broker, store, lambda: context, stop_when_idle=1.0))
     assert again.received == 0 and totals(store)["totals"] == counted
+
+
+async def publish_turns(settings: outcomes.BrokerSettings, turns: list[list[dict]]) -> None:
+    """Publish each turn as one message, through the broker bot/endpoints.production.yml names."""
+    import rasa.shared.core.events  # noqa: F401
+    from bot.event_broker import TurnPikaEventBroker
+
+    broker = TurnPikaEventBroker("amqp://127.0.0.1:5672", username="guest", password="guest",
+                                 queues=[settings.queue], exchange_name=settings.exchange)
+    await broker.connect()
+    for turn in turns:
+        broker.publish_turn(turn)
+    while broker._background_tasks:
+        await asyncio.sleep(0.05)
+    await broker.close()
+
+
+def test_a_turn_published_as_one_message_counts_as_its_events_did_one_by_one(broker, database_url, context,
+                                                                                knowledge, tmp_path):
+    events = conversation("rest-user-2", TUESDAY_10AM, knowledge)
+    cli_ops.upgrade(f"sqlite:///{tmp_path}/one-by-one.db")
+    one_by_one = outcomes.Store(d.make_engine(f"sqlite:///{tmp_path}/one-by-one.db"), KEY)
+    for event in events:
+        one_by_one.record(event, context)
+    expected = totals(one_by_one)["totals"]
+
+    store = outcomes.Store(d.make_engine(database_url), KEY)
+    turns = [events[i:i + 4] for i in range(0, len(events), 4)]
+    asyncio.run(publish_turns(broker, turns))
+    stats = asyncio.run(outcomes.consume(broker, store, lambda: context, stop_when_idle=1.5))
+    assert (stats.received, stats.events, stats.unreadable) == (len(turns), len(events), 0)
+    assert totals(store)["totals"] == expected and expected["assessments"] == 1
+
+
+def test_a_message_is_one_event_or_an_array_of_them():
+    event = {"event": "user", "text": "hello"}
+    assert outcomes.decode(json.dumps(event).encode()) == [event]
+    assert outcomes.decode(json.dumps([event, {"event": "bot"}]).encode()) == [event, {"event": "bot"}]
+    for body in (b"not json", b"[]", b'{"no": "event"}', json.dumps([event, 3]).encode(), b"\xff"):
+        assert outcomes.decode(body) is None
 
 
 # --------------------------------------------------------------------------- the report

@@ -60,7 +60,7 @@ def test_endpoints_for_rasa():
     assert endpoints["tracker_store"] == {"type": "bot.tracker_store.SignpostTrackerStore", "url": cfg["DATABASE_URL"]}
     assert endpoints["lock_store"] == {"type": "bot.lock_store.AtomicRedisLockStore", "url": "127.0.0.1",
                                        "port": 6379, "db": 2, "password": "s3cret", "key_prefix": "signpost"}
-    assert endpoints["event_broker"] == {"type": "pika", "url": "amqp://127.0.0.1:5673/signpost?heartbeat=600", "port": 5673,
+    assert endpoints["event_broker"] == {"type": "bot.event_broker.TurnPikaEventBroker", "url": "amqp://127.0.0.1:5673/signpost?heartbeat=600", "port": 5673,
                                          "username": "bot", "password": "pw", "exchange_name": "signpost-events",
                                          "queues": ["signpost-outcomes"]}
     assert "${" not in yaml.safe_dump(endpoints)
