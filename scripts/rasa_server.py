@@ -24,6 +24,8 @@ the Rasa server's own time goes, and four places spent it on work that can be do
    every call (1-6 a turn), and closes it after: both servers pay for setting up and tearing down
    each connection. Now one session per event loop keeps its connections open between calls
    (closing an idle one after 2 s, before the action server's own 5 s keep-alive limit).
+   In the production profile each Rasa server also has an action server of its own
+   (``direct_url`` in the action endpoint, see below), so a call skips the balancer's hop.
 4. Classifying a message. scikit-learn's logistic regression multiplies the message's sparse
    features by ``coef_.T``; scipy needs that matrix in C order and copies the whole of it (every
    n-gram x every intent) on each message: about 2 ms a turn. Now ``coef_`` is stored in Fortran
@@ -156,10 +158,48 @@ async def close_sessions() -> None:
             del _SESSIONS[key]
 
 
+DIRECT_PAUSE_SECONDS = 5.0  # after a direct server refused a connection, calls go to `url` this long
+_DIRECT_DOWN: Dict[Text, float] = {}  # direct URL -> when it refused a connection (time.monotonic)
+
+
+def _direct_url(config: Any) -> Optional[Text]:
+    """The endpoint's ``direct_url``, unless it refused a connection in the last few seconds."""
+    direct = config.kwargs.get("direct_url") if isinstance(getattr(config, "kwargs", None), dict) else None
+    if not direct or direct == config.url:
+        return None
+    refused = _DIRECT_DOWN.get(direct)
+    if refused is not None and time.monotonic() - refused < DIRECT_PAUSE_SECONDS:
+        return None
+    return direct
+
+
 async def _request(self: Any, method: Text = "post", subpath: Optional[Text] = None,
                    content_type: Optional[Text] = "application/json", compress: bool = False,
                    **kwargs: Any) -> Optional[Any]:
-    """EndpointConfig.request (Rasa 3.6.21), on a kept session instead of a new one per call."""
+    """EndpointConfig.request (Rasa 3.6.21), on a kept session instead of a new one per call.
+
+    An endpoint with a ``direct_url`` (the production profile gives each Rasa server an action
+    server of its own) is called there first, and at ``url`` (the balancer) when the direct server
+    refuses the connection: nothing of the request was sent, so nothing runs twice. It is left alone
+    for DIRECT_PAUSE_SECONDS after a refusal (a restart takes longer), then tried again. Stock Rasa
+    ignores ``direct_url`` and calls ``url``: the same answer, one hop longer.
+    """
+    from aiohttp import ClientConnectorError
+
+    direct = _direct_url(self)
+    if direct is not None:
+        try:
+            return await _request_at(self, direct, method, subpath, content_type, compress, dict(kwargs))
+        except ClientConnectorError as exc:
+            _DIRECT_DOWN[direct] = time.monotonic()
+            logger.warning("%s refused the connection (%s); calling %s instead for %.0f s",
+                           direct, exc.os_error, self.url, DIRECT_PAUSE_SECONDS)
+    return await _request_at(self, self.url, method, subpath, content_type, compress, kwargs)
+
+
+async def _request_at(self: Any, base_url: Text, method: Text, subpath: Optional[Text],
+                      content_type: Optional[Text], compress: bool, kwargs: Dict[Text, Any]) -> Optional[Any]:
+    """The body of Rasa's EndpointConfig.request, at `base_url`."""
     import ssl
 
     from aiohttp.client_exceptions import ContentTypeError
@@ -174,7 +214,7 @@ async def _request(self: Any, method: Text = "post", subpath: Optional[Text] = N
         del kwargs["headers"]
     if self.headers:
         headers.update(self.headers)
-    url = concat_url(self.url, subpath)
+    url = concat_url(base_url, subpath)
     sslcontext = None
     if self.cafile:
         try:

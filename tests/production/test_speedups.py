@@ -9,6 +9,8 @@
 """
 from __future__ import annotations
 
+import asyncio
+
 import sys
 from pathlib import Path
 
@@ -102,6 +104,52 @@ async def test_calls_to_the_action_server_keep_their_connection_and_answer_as_st
         for _, session in list(rasa_server._SESSIONS.values()):
             await session.close()
         await runner.cleanup()
+
+
+async def test_an_action_server_of_its_own_first_and_the_balancer_when_it_refuses(monkeypatch):
+    """direct_url (the production profile's paired action server): called first; when it refuses the
+    connection the call goes to url (the balancer), once, and url keeps the calls while it restarts."""
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    served: list[str] = []
+
+    async def start(name: str) -> tuple[web.AppRunner, int]:
+        async def webhook(request: web.Request) -> web.Response:
+            served.append(name)
+            return web.json_response({"events": [], "responses": [], "by": name})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, site._server.sockets[0].getsockname()[1]
+
+    own, own_port = await start("own")
+    balancer, balancer_port = await start("balancer")
+    endpoint = EndpointConfig.from_dict({"url": f"http://127.0.0.1:{balancer_port}/webhook",
+                                         "direct_url": f"http://127.0.0.1:{own_port}/webhook"})
+    monkeypatch.setattr(rasa_server, "_DIRECT_DOWN", {})
+    try:
+        for _ in range(3):
+            assert (await rasa_server._request(endpoint, json={"next_action": "a"}, method="post"))["by"] == "own"
+        assert (await EndpointConfig.request(endpoint, json={}, method="post"))["by"] == "balancer"  # stock Rasa
+        await own.cleanup()  # the action server of its own stops: its port refuses connections
+        await asyncio.sleep(0.2)  # its kept connection's close reaches the client (a restart takes seconds)
+        for _ in range(3):
+            assert (await rasa_server._request(endpoint, json={"next_action": "a"}, method="post"))["by"] == "balancer"
+        assert served == ["own"] * 3 + ["balancer"] * 4  # nothing sent twice, nothing lost
+        direct = endpoint.kwargs["direct_url"]
+        paused_at = rasa_server._DIRECT_DOWN[direct] - rasa_server.DIRECT_PAUSE_SECONDS - 1
+        rasa_server._DIRECT_DOWN[direct] = paused_at  # the pause is over: the direct server is tried again
+        assert (await rasa_server._request(endpoint, json={}, method="post"))["by"] == "balancer"
+        assert rasa_server._DIRECT_DOWN[direct] > paused_at  # it still refuses: another pause
+    finally:
+        for _, session in list(rasa_server._SESSIONS.values()):
+            await session.close()
+        await balancer.cleanup()
 
 
 def test_every_event_name_resolves_to_the_same_class_as_stock_rasa():
