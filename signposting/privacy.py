@@ -240,6 +240,17 @@ def delete_tracker_rows(tracker: Union[Engine, str, None], sender_id: str, tombs
 _TOMBSTONES_SEEN: set[str] = set()  # databases (by URL) where the tombstones table was found
 
 
+def ensure_tombstones(tracker: Union[Engine, str, None]) -> None:
+    """Create the tombstones table beside the tracker if it is not there (the tracker store does, at start).
+
+    Until it exists, :func:`forgotten_at` has to look for it on every turn (a catalogue query).
+    """
+    engine = _engine(tracker)
+    with engine.begin() as conn:
+        tombstones.create(conn, checkfirst=True)
+    _TOMBSTONES_SEEN.add(str(engine.url))
+
+
 def forgotten_at(tracker: Union[Engine, str, None], sender_id: str) -> Optional[float]:
     """When this conversation was last deleted (unix time), if within the tombstone period.
 

@@ -25,7 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import log_redaction
-from bot.tracker_store import SignpostTrackerStore, redact_event, user_identifiers
+from bot.tracker_store import SYNCHRONOUS_COMMIT_ENV, SignpostTrackerStore, redact_event, user_identifiers
 from signposting import privacy
 
 PHONE, EMAIL, NHS = "07700 900123", "jo.bloggs@example.com", "943 476 5919"
@@ -221,8 +221,24 @@ class CollectingBroker(EventBroker):
         return True
 
 
-async def test_events_sent_to_the_broker_are_redacted_too(store_config, no_other_deleters) -> None:
-    broker = CollectingBroker()
+class TurnCollectingBroker(CollectingBroker):
+    """Like bot.event_broker.TurnPikaEventBroker: a turn's events in one message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turns: list[list[dict[str, Any]]] = []
+
+    def publish_turn(self, events: list[dict[str, Any]]) -> None:
+        self.turns.append(events)
+        self.published.extend(events)
+
+
+BROKERS = pytest.mark.parametrize("broker_class", [CollectingBroker, TurnCollectingBroker], ids=["event", "turn"])
+
+
+@BROKERS
+async def test_events_sent_to_the_broker_are_redacted_too(store_config, no_other_deleters, broker_class) -> None:
+    broker = broker_class()
     store = TrackerStore.create(EndpointConfig(type="bot.tracker_store.SignpostTrackerStore", **store_config),
                                 domain=DOMAIN, event_broker=broker)
     try:
@@ -234,9 +250,11 @@ async def test_events_sent_to_the_broker_are_redacted_too(store_config, no_other
     assert PHONE not in sent and EMAIL not in sent and "[phone]" in sent and MACMILLAN in sent
 
 
-async def test_each_event_goes_to_the_broker_once_turn_after_turn(store_config, no_other_deleters) -> None:
+@BROKERS
+async def test_each_event_goes_to_the_broker_once_turn_after_turn(store_config, no_other_deleters,
+                                                                  broker_class) -> None:
     """What the outcomes consumer counts: every event of every turn, none twice, none missed."""
-    broker = CollectingBroker()
+    broker = broker_class()
     store = TrackerStore.create(EndpointConfig(type="bot.tracker_store.SignpostTrackerStore", **store_config),
                                 domain=DOMAIN, event_broker=broker)
     try:
@@ -259,6 +277,8 @@ async def test_each_event_goes_to_the_broker_once_turn_after_turn(store_config, 
     second = broker.published[first:first + 4]
     assert [e["event"] for e in second] == ["user", "action", "bot", "action"]
     assert second[0]["text"] == "thanks" and second[2]["text"] == "You're welcome."
+    if isinstance(broker, TurnCollectingBroker):  # one message a save, in order
+        assert [len(turn) for turn in broker.turns] == [first, 4, 1]
 
 
 # ------------------------------------------------------------------------------ pieces
@@ -314,3 +334,24 @@ def test_logging_made_by_the_store_module_is_redacted(caplog) -> None:
     with caplog.at_level(logging.INFO):
         logging.getLogger("rasa.core.processor").info("Received user message 'call me on %s'", PHONE)
     assert PHONE not in caplog.text and "[phone]" in caplog.text
+
+
+# ------------------------------------------------------------------------------ what the store sets up
+
+
+@pytest.mark.parametrize("setting", [None, "on"])
+def test_the_tombstones_table_is_made_with_the_store_and_commits_wait_for_the_disk_only_if_asked(
+        store_config, monkeypatch, setting) -> None:
+    if setting is None:
+        monkeypatch.delenv(SYNCHRONOUS_COMMIT_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SYNCHRONOUS_COMMIT_ENV, setting)
+    store = TrackerStore.create(EndpointConfig(type="bot.tracker_store.SignpostTrackerStore", **store_config),
+                                domain=DOMAIN)
+    try:
+        assert sa.inspect(store.engine).has_table(privacy.tombstones.name)  # no catalogue query on each save
+        if store.engine.dialect.name == "postgresql":
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == ("on" if setting else "off")
+    finally:
+        store.engine.dispose()
