@@ -4,7 +4,11 @@
 
 What runs, all on 127.0.0.1:
 - `signposting db upgrade` first: Alembic migrations for the project's tables, then the directory index.
-- SIGNPOST_ACTIONS_INSTANCES action servers behind a balancer on SIGNPOST_ACTIONS_PORT (5055).
+- SIGNPOST_ACTIONS_INSTANCES action servers behind a balancer on SIGNPOST_ACTIONS_PORT (5055). Each
+  Rasa server calls an action server of its own directly (the first Rasa server the first action
+  server, and so on round), and the balancer when that one refuses a connection (a restart): one
+  hop less on every call (scripts/rasa_server.py). SIGNPOST_DIRECT_ACTIONS=off sends every call
+  through the balancer.
 - SIGNPOST_RASA_INSTANCES Rasa servers behind a balancer on SIGNPOST_RASA_PORT (5005), all sharing
   PostgreSQL (tracker store), Redis (lock store) and RabbitMQ (event broker).
 - the outcomes consumer (`signposting outcomes consume`), unless SIGNPOST_OUTCOMES=off;
@@ -45,17 +49,20 @@ DEFAULTS: dict[str, str] = {
     "SIGNPOST_ACTIONS_PORT": "5055",
     "SIGNPOST_RASA_INSTANCES": "2",
     "SIGNPOST_ACTIONS_INSTANCES": "2",
+    "SIGNPOST_DIRECT_ACTIONS": "on",
     "SIGNPOST_MODEL": str(ROOT / "models" / "signpost.tar.gz"),
     "SIGNPOST_STATE_DIR": str(ROOT / ".rasa"),
     "DATABASE_URL": "postgresql://127.0.0.1:5432/signpost",
     "SIGNPOST_TRACKER_URL": "",  # empty: the same database as DATABASE_URL
     "SIGNPOST_TRACKER_STORE_TYPE": "bot.tracker_store.SignpostTrackerStore",  # redacts; "SQL" is Rasa's own
     "REDIS_URL": "redis://127.0.0.1:6379/1",
+    "SIGNPOST_TRACKER_SYNCHRONOUS_COMMIT": "off",  # see bot/tracker_store.py
     "SIGNPOST_LOCK_STORE_TYPE": "bot.lock_store.AtomicRedisLockStore",
     "SIGNPOST_LOCK_PREFIX": "signpost",
     "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/",
     "SIGNPOST_EVENTS_EXCHANGE": "signpost-events",
     "SIGNPOST_EVENTS_QUEUE": "signpost-outcomes",
+    "SIGNPOST_EVENT_BROKER_TYPE": "bot.event_broker.TurnPikaEventBroker",  # a message a turn; "pika" is Rasa's own
     "SIGNPOST_OUTCOMES": "on",
     "SIGNPOST_API_TOKEN": "",
 }
@@ -108,8 +115,9 @@ def check(cfg: Mapping[str, str]) -> None:
                                 "the embedded profile is the one that uses SQLite")
     if not cfg["SIGNPOST_LOCK_PREFIX"].isalnum():
         raise SettingsError(f"SIGNPOST_LOCK_PREFIX={cfg['SIGNPOST_LOCK_PREFIX']!r}: letters and digits only")
-    if cfg["SIGNPOST_OUTCOMES"] not in ("on", "off"):
-        raise SettingsError("SIGNPOST_OUTCOMES: on or off")
+    for key in ("SIGNPOST_OUTCOMES", "SIGNPOST_DIRECT_ACTIONS", "SIGNPOST_TRACKER_SYNCHRONOUS_COMMIT"):
+        if cfg[key] not in ("on", "off"):
+            raise SettingsError(f"{key}={cfg[key]!r}: on or off")
     redis_url = urllib.parse.urlsplit(cfg["REDIS_URL"])
     if redis_url.scheme != "redis" or not redis_url.hostname:
         raise SettingsError(f"REDIS_URL={cfg['REDIS_URL']!r}: expected redis://host:port/db")
@@ -118,8 +126,12 @@ def check(cfg: Mapping[str, str]) -> None:
         raise SettingsError(f"RABBITMQ_URL={cfg['RABBITMQ_URL']!r}: expected amqp://user:password@host:port/")
 
 
-def placeholders(cfg: Mapping[str, str], actions_url: str) -> dict[str, str]:
-    """The values bot/endpoints.production.yml asks for, from the settings."""
+def placeholders(cfg: Mapping[str, str], actions_url: str, direct_actions_url: str = "") -> dict[str, str]:
+    """The values bot/endpoints.production.yml asks for, from the settings.
+
+    `actions_url`: the action balancer; `direct_actions_url`: this Rasa server's own action server
+    (empty: none, every call goes through the balancer).
+    """
     redis_url = urllib.parse.urlsplit(cfg["REDIS_URL"])
     amqp = urllib.parse.urlsplit(cfg["RABBITMQ_URL"])
     vhost = amqp.path if amqp.path not in ("", "/") else ""
@@ -129,6 +141,7 @@ def placeholders(cfg: Mapping[str, str], actions_url: str) -> dict[str, str]:
     query = f"?{amqp.query}" if amqp.query else f"?heartbeat={RABBITMQ_HEARTBEAT}"
     return {
         "SIGNPOST_ACTIONS_URL": actions_url,
+        "SIGNPOST_ACTIONS_DIRECT_URL": direct_actions_url,
         "SIGNPOST_TRACKER_STORE_TYPE": cfg["SIGNPOST_TRACKER_STORE_TYPE"],
         "SIGNPOST_TRACKER_URL": cfg["SIGNPOST_TRACKER_URL"],
         "SIGNPOST_LOCK_STORE_TYPE": cfg["SIGNPOST_LOCK_STORE_TYPE"],
@@ -141,6 +154,7 @@ def placeholders(cfg: Mapping[str, str], actions_url: str) -> dict[str, str]:
         "SIGNPOST_RABBITMQ_PORT": str(amqp.port or 5672),
         "SIGNPOST_RABBITMQ_USER": urllib.parse.unquote(amqp.username or "guest"),
         "SIGNPOST_RABBITMQ_PASSWORD": urllib.parse.unquote(amqp.password or "guest"),
+        "SIGNPOST_EVENT_BROKER_TYPE": cfg["SIGNPOST_EVENT_BROKER_TYPE"],
         "SIGNPOST_EVENTS_EXCHANGE": cfg["SIGNPOST_EVENTS_EXCHANGE"],
         "SIGNPOST_EVENTS_QUEUE": cfg["SIGNPOST_EVENTS_QUEUE"],
     }
@@ -240,7 +254,7 @@ class Stack:
         self.status_suffix = f"?token={urllib.parse.quote(token)}" if token else ""
         actions_ports = [free_port() for _ in range(int(cfg["SIGNPOST_ACTIONS_INSTANCES"]))]
         rasa_ports = [free_port() for _ in range(int(cfg["SIGNPOST_RASA_INSTANCES"]))]
-        endpoints = self._endpoints_file()
+        direct = cfg["SIGNPOST_DIRECT_ACTIONS"] == "on"
         python = sys.executable
         self.actions = [Child(f"action server {i + 1}", [python, str(ROOT / "scripts" / "actions_server.py"),
                                                          "--actions", "actions", "-p", str(port),
@@ -253,12 +267,14 @@ class Stack:
             *[f"http://127.0.0.1:{p}" for p in actions_ports]], self.actions_port,
             f"http://127.0.0.1:{self.actions_port}/_balancer/status")
         rasa_cmd = [python, str(ROOT / "scripts" / "rasa_server.py"), "run", "--model", cfg["SIGNPOST_MODEL"],
-                    "--endpoints", str(endpoints), "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1",
+                    "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1",
                     "--enable-api", "--logging-config-file", str(ROOT / "bot" / "logging.yml")]  # identifiers redacted
         if token:
             rasa_cmd += ["--auth-token", token]
-        self.rasa = [Child(f"Rasa server {i + 1}", [*rasa_cmd, "--port", str(port)], port,
-                           f"http://127.0.0.1:{port}/status{self.status_suffix}") for i, port in enumerate(rasa_ports)]
+        self.rasa = [Child(f"Rasa server {i + 1}", [
+            *rasa_cmd, "--port", str(port),
+            "--endpoints", str(self._endpoints_file(i, actions_ports[i % len(actions_ports)] if direct else None))],
+            port, f"http://127.0.0.1:{port}/status{self.status_suffix}") for i, port in enumerate(rasa_ports)]
         self.rasa_balancer = Child("Rasa balancer", [
             python, str(ROOT / "scripts" / "balancer.py"), "--port", str(self.rasa_port), "--health", "/",
             *[f"http://127.0.0.1:{p}" for p in rasa_ports]], self.rasa_port,
@@ -276,10 +292,12 @@ class Stack:
         env.pop("SIGNPOST_TRACKER_DB", None)
         return env
 
-    def _endpoints_file(self) -> Path:
+    def _endpoints_file(self, instance: int, direct_actions_port: Optional[int]) -> Path:
+        """The endpoints of Rasa server number `instance` (from 0): its own action server, if any."""
         template = (ROOT / "bot" / "endpoints.production.yml").read_text()
-        values = placeholders(self.cfg, f"http://127.0.0.1:{self.actions_port}/webhook")
-        path = self.state_dir / f"endpoints-production-{self.rasa_port}.yml"
+        direct = f"http://127.0.0.1:{direct_actions_port}/webhook" if direct_actions_port else ""
+        values = placeholders(self.cfg, f"http://127.0.0.1:{self.actions_port}/webhook", direct)
+        path = self.state_dir / f"endpoints-production-{self.rasa_port}-{instance + 1}.yml"
         path.write_text(yaml.safe_dump(render_endpoints(template, values), sort_keys=False))
         path.chmod(0o600)  # it may hold passwords
         return path
