@@ -50,10 +50,11 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Text
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from bot import log_redaction
@@ -188,6 +189,7 @@ class SignpostTrackerStore(SQLTrackerStore):
             privacy.ensure_tombstones(self.engine)
         except Exception as exc:  # noqa: BLE001 - Rasa's own store would still start; forgotten_at copes
             logger.warning("Could not create the tombstones table (%s); it is looked for on each turn", exc)
+        self._making_new = False  # see create_tracker
         _register_channel_state()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
@@ -195,6 +197,21 @@ class SignpostTrackerStore(SQLTrackerStore):
         tracker = await super().retrieve(sender_id)
         if tracker is not None and getattr(tracker, "_max_event_history", 0) is None:  # it holds every stored event
             setattr(tracker, STORED_COUNT, len(tracker.events))
+        return tracker
+
+    async def create_tracker(self, sender_id: Text, append_action_listen: bool = True) -> DialogueStateTracker:
+        """Rasa's create_tracker (a new conversation): the tracker it makes knows none of its events is stored."""
+        self._making_new = True  # read by init_tracker, which Rasa's create_tracker calls before any await
+        try:
+            return await super().create_tracker(sender_id, append_action_listen)
+        finally:
+            self._making_new = False
+
+    def init_tracker(self, sender_id: Text) -> DialogueStateTracker:
+        tracker = super().init_tracker(sender_id)
+        if self._making_new and getattr(tracker, "_max_event_history", 0) is None:
+            self._making_new = False
+            setattr(tracker, STORED_COUNT, 0)  # saves it without counting stored events (there are none)
         return tracker
 
     def _new_events(self, tracker: DialogueStateTracker) -> List[Event]:
@@ -219,29 +236,37 @@ class SignpostTrackerStore(SQLTrackerStore):
             report = privacy.delete_conversation(tracker.sender_id, self.engine, requested_by="person")
             logger.info("Delete my data: conversation removed (%s)", report.describe())
             return
-        forgotten = privacy.forgotten_at(self.engine, tracker.sender_id)
-        if forgotten is not None and tracker.events and (tracker.events[0].timestamp or 0) <= forgotten:
-            logger.info("Not saving a turn of a conversation deleted while it was running")
+        if not new_events:
             return
-        if self.event_broker is not None:
-            # Rasa's stream_events reads the whole conversation back from the database to find the new
-            # events (about 4 ms a turn on PostgreSQL); they are already known here: the same slice
-            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
-        secrets = user_identifiers(e.as_dict() for e in tracker.events)
+        secrets = user_identifiers(e.as_dict() for e in tracker.events if isinstance(e, (UserUttered, SlotSet)))
+        rows = []
+        for event in new_events:
+            data = redact_event(event.as_dict(), secrets)
+            rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
+                         "timestamp": data.get("timestamp"),
+                         "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                         "action_name": data.get("name"), "data": json.dumps(data)})
         with self.session_scope() as session:
-            for event in new_events:
-                data = redact_event(event.as_dict(), secrets)
-                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                session.add(self.SQLEvent(
-                    sender_id=tracker.sender_id,
-                    type_name=event.type_name,
-                    timestamp=data.get("timestamp"),
-                    intent_name=intent,
-                    action_name=data.get("name"),
-                    data=json.dumps(data),
-                ))
+            forgotten = self._forgotten_at(session, tracker.sender_id)
+            if forgotten is not None and tracker.events and (tracker.events[0].timestamp or 0) <= forgotten:
+                logger.info("Not saving a turn of a conversation deleted while it was running")
+                return
+            if self.event_broker is not None:
+                # Rasa's stream_events reads the whole conversation back from the database to find the new
+                # events (about 4 ms a turn on PostgreSQL); they are already known here: the same slice
+                await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+            # one INSERT for the turn (Rasa's ORM writes, and on PostgreSQL sends, each event on its own)
+            session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
         logger.debug("Tracker %s stored (redacted)", tracker.sender_id)
+
+    def _forgotten_at(self, session: Any, sender_id: Text) -> Optional[float]:
+        """privacy.forgotten_at, asked on the session that will write the turn (one connection, not two)."""
+        try:
+            return privacy.forgotten_at(session.connection(), sender_id)
+        except (OperationalError, ProgrammingError):  # the table went since it was seen (a test database reset)
+            session.rollback()
+            return privacy.forgotten_at(self.engine, sender_id)
 
     async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Event], sender_id: Text) -> None:
         """Publish new events to the broker, redacted like the stored ones."""

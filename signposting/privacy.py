@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, delete, func, inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 logger = logging.getLogger(__name__)
@@ -251,27 +251,32 @@ def ensure_tombstones(tracker: Union[Engine, str, None]) -> None:
     _TOMBSTONES_SEEN.add(str(engine.url))
 
 
-def forgotten_at(tracker: Union[Engine, str, None], sender_id: str) -> Optional[float]:
+def forgotten_at(tracker: Union[Engine, Connection, str, None], sender_id: str) -> Optional[float]:
     """When this conversation was last deleted (unix time), if within the tombstone period.
 
-    The tracker store asks on every turn; once the table has been seen in a database it is not
-    looked for again (a catalogue query, about 1 ms on PostgreSQL), unless the query then fails.
+    The tracker store asks on every turn, on the connection that then writes the turn; once the
+    table has been seen in a database it is not looked for again (a catalogue query, about 1 ms on
+    PostgreSQL), unless the query then fails. On a connection, a failed query is raised: its
+    transaction is spoilt (PostgreSQL), so the caller rolls back and asks again with the engine.
     """
-    engine = _engine(tracker)
+    conn_given = isinstance(tracker, Connection)
+    engine = tracker.engine if conn_given else _engine(tracker)
     url = str(engine.url)
     if url not in _TOMBSTONES_SEEN:
         if not _has_table(engine, tombstones.name):
             return None
         _TOMBSTONES_SEEN.add(url)
+    query = select(tombstones.c.forgotten_at).where(tombstones.c.sender_key == sender_key(sender_id))
     try:
+        if conn_given:
+            return tracker.execute(query).scalar()
         with engine.connect() as conn:
-            return conn.execute(select(tombstones.c.forgotten_at)
-                                .where(tombstones.c.sender_key == sender_key(sender_id))).scalar()
+            return conn.execute(query).scalar()
     except (OperationalError, ProgrammingError):  # the table went since it was seen (a test database reset)
         _TOMBSTONES_SEEN.discard(url)
-        if not _has_table(engine, tombstones.name):
-            return None
-        raise
+        if conn_given or _has_table(engine, tombstones.name):
+            raise
+        return None
 
 
 def stored_event_count(tracker: Union[Engine, str, None], sender_id: str) -> int:

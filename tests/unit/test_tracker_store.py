@@ -355,3 +355,35 @@ def test_the_tombstones_table_is_made_with_the_store_and_commits_wait_for_the_di
                 assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == ("on" if setting else "off")
     finally:
         store.engine.dispose()
+
+
+async def test_a_new_conversation_is_stored_once_from_its_first_event(store_config, no_other_deleters) -> None:
+    """Rasa makes the tracker of a new conversation (get_or_create_tracker); each of its events is written once."""
+    store = TrackerStore.create(EndpointConfig(type="bot.tracker_store.SignpostTrackerStore", **store_config),
+                                domain=DOMAIN)
+    try:
+        tracker = await store.get_or_create_tracker("web-new")
+        assert [r["type"] for r in rows(store, "web-new")] == ["action"]  # Rasa's first action_listen
+        tracker.update_with_events([UserUttered("hello", intent={"name": "greet", "confidence": 1.0}),
+                                    ActionExecuted("action_greet"), BotUttered("Hello"),
+                                    ActionExecuted("action_listen")], DOMAIN)
+        await store.save(tracker)
+        again = await store.get_or_create_tracker("web-new")  # found now: not made again
+        assert [r["type"] for r in rows(store, "web-new")] == ["action", "user", "action", "bot", "action"]
+        assert [e.type_name for e in again.events] == ["action", "user", "action", "bot", "action"]
+    finally:
+        store.engine.dispose()
+
+
+async def test_a_turn_is_still_written_when_the_tombstones_table_went_meanwhile(store_config, no_other_deleters):
+    store = TrackerStore.create(EndpointConfig(type="bot.tracker_store.SignpostTrackerStore", **store_config),
+                                domain=DOMAIN)
+    try:
+        tracker = await store.get_or_create_tracker("web-reset")
+        with store.engine.begin() as conn:  # e.g. a test database reset while the server runs
+            conn.exec_driver_sql(f"DROP TABLE {privacy.tombstones.name}")
+        tracker.update_with_events([UserUttered("hello", intent={"name": "greet", "confidence": 1.0})], DOMAIN)
+        await store.save(tracker)
+        assert [r["type"] for r in rows(store, "web-reset")] == ["action", "user"]
+    finally:
+        store.engine.dispose()
