@@ -41,8 +41,8 @@ logger = logging.getLogger("signpost.balancer")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection"})
 SOCKETIO_SID = re.compile(rb'"sid"\s*:\s*"([^"]+)"')
-STICKY_LIMIT = 10_000
-SLOW_CHECKS = 5  # health checks timing out in a row before a (busy, not refusing) backend counts as down  # socket.io sessions remembered (oldest forgotten first)
+STICKY_LIMIT = 10_000  # socket.io sessions remembered (oldest forgotten first)
+SLOW_CHECKS = 5  # health checks timing out in a row before a (busy, not refusing) backend counts as down
 
 
 @dataclass
