@@ -90,9 +90,26 @@ REQUIRED_WORDING = (
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
+RESOLVE_SECONDS = 2.0  # how long knowledge_dir() keeps a resolved folder
+_resolved: dict[tuple[str, str], tuple[float, Path]] = {}
+
+
 def knowledge_dir() -> Path:
-    """The knowledge folder: $SIGNPOST_KNOWLEDGE_DIR, else knowledge/ in the repository."""
-    return Path(os.environ.get("SIGNPOST_KNOWLEDGE_DIR", ROOT / "knowledge")).resolve()
+    """The knowledge folder: $SIGNPOST_KNOWLEDGE_DIR, else knowledge/ in the repository.
+
+    Resolving it (symbolic links, a relative path) takes a system call per part of the path, and the
+    servers ask several times a turn; the answer is kept for RESOLVE_SECONDS, so a folder switched
+    by a symbolic link is followed within that time, as an edited file is.
+    """
+    raw = os.environ.get("SIGNPOST_KNOWLEDGE_DIR", str(ROOT / "knowledge"))
+    key = (raw, "" if os.path.isabs(raw) else os.getcwd())
+    now = time.monotonic()
+    kept = _resolved.get(key)
+    if kept is not None and now - kept[0] < RESOLVE_SECONDS:
+        return kept[1]
+    folder = Path(raw).resolve()
+    _resolved[key] = (now, folder)
+    return folder
 
 
 @dataclass(frozen=True)

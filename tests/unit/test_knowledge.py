@@ -273,3 +273,21 @@ def test_the_check_interval_comes_from_the_environment(monkeypatch, caplog):
     monkeypatch.setenv("SIGNPOST_KNOWLEDGE_CHECK_SECONDS", "soon")
     assert kb.check_every_seconds() == 2.0
     assert "SIGNPOST_KNOWLEDGE_CHECK_SECONDS='soon' is not a number of seconds" in caplog.text
+
+
+def test_the_knowledge_folder_follows_a_switched_symbolic_link_within_seconds(tmp_path, monkeypatch):
+    """Editors may publish by pointing a link at a new folder: it is followed, the resolved path kept briefly."""
+    from signposting import knowledge as k
+
+    old, new, link = tmp_path / "release-1", tmp_path / "release-2", tmp_path / "knowledge"
+    old.mkdir()
+    new.mkdir()
+    link.symlink_to(old)
+    monkeypatch.setenv("SIGNPOST_KNOWLEDGE_DIR", str(link))
+    monkeypatch.setattr(k, "_resolved", {})
+    assert k.knowledge_dir() == old
+    link.unlink()
+    link.symlink_to(new)
+    assert k.knowledge_dir() == old  # kept for RESOLVE_SECONDS: no system calls on every ask
+    monkeypatch.setattr(k, "RESOLVE_SECONDS", 0.0)
+    assert k.knowledge_dir() == new
