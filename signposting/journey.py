@@ -180,10 +180,29 @@ def find_stage(text: str, knowledge: Knowledge | None = None) -> str | None:
 
 
 # --------------------------------------------------------------------------- concern areas
+_AREAS: dict[tuple[int, str, str | None], tuple[Knowledge, tuple[ConcernArea, ...]]] = {}
+
+
 def concern_areas(role: str | None = "patient", nation: str | None = None,
                   knowledge: Knowledge | None = None) -> list[ConcernArea]:
-    """The extra concern areas offered to a role, in order, with the role's question and next steps."""
+    """The extra concern areas offered to a role, in order, with the role's question and next steps.
+
+    Worked out once per knowledge (it changes only when an editor's change is loaded), role and
+    nation: the action server asks several times a turn during a check-in.
+    """
     knowledge, role, nation = _current(knowledge), _role(role), _nation(nation)
+    key = (id(knowledge), role, nation)
+    kept = _AREAS.get(key)
+    if kept is not None and kept[0] is knowledge:
+        return list(kept[1])
+    areas = _concern_areas(knowledge, role, nation)
+    if len(_AREAS) > 64:  # older knowledge: drop it (the keys hold it alive)
+        _AREAS.clear()
+    _AREAS[key] = (knowledge, tuple(areas))
+    return areas
+
+
+def _concern_areas(knowledge: Knowledge, role: str, nation: str | None) -> list[ConcernArea]:
     areas = []
     for item in knowledge.concerns.get("areas", []):
         if role not in item["roles"]:
