@@ -4,7 +4,8 @@
    instead of on every reply. A good reply must still pass and a bad one fail with the same message.
 2. Reading a stored conversation finds each event's class from a table, not a walk of every
    subclass: the same class for every name, the same answer for an unknown one.
-3. The intent classifier's coefficients are kept in Fortran order: the same confidences.
+3. The intent classifier's coefficients are kept in Fortran order: the same confidences; and one
+   message's features reach it unstacked: the same matrix.
 (How much time each saves is measured by bench/profile_turn.py, not here.)
 """
 from __future__ import annotations
@@ -203,6 +204,29 @@ def test_the_classifier_gives_the_same_confidences_with_its_coefficients_in_fort
     assert np.array_equal(loaded.clf.predict_proba(X[:20]), before)
 
 
+def test_one_message_gives_the_classifier_the_same_matrix_as_stock_rasa():
+    import numpy as np
+    import scipy.sparse
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+
+    stock = LogisticRegressionClassifier.__dict__["_create_X"]
+    stock = getattr(stock, "__wrapped__", stock)  # installed by an earlier test: the original
+    fast = rasa_server._create_x(stock)
+    for dtype in (np.int64, np.float32, np.float64):  # count vectors are integers, regex features floats
+        message = Message(data={"text": "x"})
+        sentence = scipy.sparse.random(1, 500, density=0.05, format="coo", random_state=3).astype(dtype)
+        message.add_features(Features(sentence, "sentence", "text", "word_counts"))
+        message.add_features(Features(scipy.sparse.coo_matrix((4, 500), dtype=dtype), "sequence", "text",
+                                      "word_counts"))
+        expected, got = stock(None, [message]), fast(None, [message])
+        assert (got.format, got.dtype, got.shape) == (expected.format, expected.dtype, expected.shape)
+        assert np.array_equal(got.data, expected.data) and np.array_equal(got.indices, expected.indices)
+        assert np.array_equal(got.indptr, expected.indptr)
+    assert (fast(None, [message, message]) != stock(None, [message, message])).nnz == 0  # several: stock's way
+
+
 def test_installed_only_on_the_rasa_it_was_written_for(monkeypatch):
     import rasa
     from rasa.core.actions.action import RemoteAction
@@ -214,7 +238,9 @@ def test_installed_only_on_the_rasa_it_was_written_for(monkeypatch):
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
     monkeypatch.setattr(EndpointConfig, "request", EndpointConfig.request)
     monkeypatch.setattr(LogisticRegressionClassifier, "load", LogisticRegressionClassifier.__dict__["load"])
+    monkeypatch.setattr(LogisticRegressionClassifier, "_create_X", LogisticRegressionClassifier._create_X)
     assert rasa_server.install_speedups() is True
+    assert LogisticRegressionClassifier._create_X.signpost_speedup is True
     assert RemoteAction._validate_action_result is rasa_server._validate_action_result
     assert Event.resolve_by_type is rasa_server._resolve_by_type
     assert EndpointConfig.request is rasa_server._request
