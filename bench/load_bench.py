@@ -109,9 +109,10 @@ def kind_of(process: psutil.Process) -> Optional[str]:
 class MemorySampler:
     """Peak RSS of each process under a root process, by kind, sampled every `every` seconds."""
 
-    def __init__(self, root_pid: int, every: float = 2.0) -> None:
+    def __init__(self, root_pid: int, every: float = 2.0, stores: bool = False) -> None:
         self.root_pid = root_pid
         self.every = every
+        self.stores = stores  # also sample PostgreSQL, Redis and RabbitMQ (only the production profile uses them)
         self.peaks: dict[int, tuple[str, int]] = {}
         self.cpu: dict[int, tuple[str, float, float]] = {}  # pid -> (kind, CPU seconds first seen, last seen)
         self.load: list[float] = []  # the machine's 1-minute load average: other work on the 2 cores shows here
@@ -126,7 +127,7 @@ class MemorySampler:
                 family = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
-            for process, kind in [(p, kind_of(p)) for p in family] + self._stores():
+            for process, kind in [(p, kind_of(p)) for p in family] + (self._stores() if self.stores else []):
                 if kind is None:
                     continue
                 try:
@@ -283,7 +284,7 @@ def run_locust(target: Target, users: int, seconds: int, scratch: Path) -> Level
                str(spawn_rate), "-t", f"{seconds}s", "--host", target.base, "--csv", str(prefix), "--only-summary",
                "--stop-timeout", "30", "--loglevel", "ERROR"]
     level = Level(target.name, users, seconds)
-    with MemorySampler(target.process.pid) as sampler:
+    with MemorySampler(target.process.pid, stores=target.name == "production") as sampler:
         subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        timeout=seconds + 180)
     level.rss_mb = sampler.per_kind()
