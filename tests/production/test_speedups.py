@@ -68,6 +68,19 @@ def test_the_schema_itself_is_checked_once_not_on_every_reply(stock, monkeypatch
     assert len(checked) == 1
 
 
+async def serve_webhook(handler) -> tuple["object", int]:
+    """An aiohttp app answering POST /webhook with `handler` on a free loopback port: (runner, port)."""
+    from aiohttp import web
+
+    app = web.Application()
+    app.router.add_post("/webhook", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+
 async def test_calls_to_the_action_server_keep_their_connection_and_answer_as_stock_rasa():
     from aiohttp import web
     from rasa.utils.endpoints import ClientResponseError, EndpointConfig
@@ -83,13 +96,7 @@ async def test_calls_to_the_action_server_keep_their_connection_and_answer_as_st
         return web.json_response({"events": [], "responses": [{"text": f"ran {body['next_action']}"}],
                                   "token": request.query.get("token")})
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    runner, port = await serve_webhook(webhook)
     try:
         endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="secret")
         for name in ("action_one", "action_two", "action_three"):
@@ -120,13 +127,7 @@ async def test_an_action_server_of_its_own_first_and_the_balancer_when_it_refuse
             served.append(name)
             return web.json_response({"events": [], "responses": [], "by": name})
 
-        app = web.Application()
-        app.router.add_post("/webhook", webhook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        return runner, site._server.sockets[0].getsockname()[1]
+        return await serve_webhook(webhook)
 
     own, own_port = await start("own")
     balancer, balancer_port = await start("balancer")
