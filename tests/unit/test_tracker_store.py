@@ -387,3 +387,22 @@ async def test_a_turn_is_still_written_when_the_tombstones_table_went_meanwhile(
         assert [r["type"] for r in rows(store, "web-reset")] == ["action", "user"]
     finally:
         store.engine.dispose()
+
+
+@BROKERS
+async def test_an_identifier_echoed_in_a_reply_is_redacted_in_the_stream_as_in_the_store(
+        store_config, no_other_deleters, broker_class) -> None:
+    """A reply echoing what the person typed (in the same turn: later turns only ever see "[phone]")."""
+    broker = broker_class()
+    store = TrackerStore.create(EndpointConfig(type="bot.tracker_store.SignpostTrackerStore", **store_config),
+                                domain=DOMAIN, event_broker=broker)
+    try:
+        tracker = first_turn("web-echo")
+        tracker.update_with_events([BotUttered(f"We will call {PHONE}. {MACMILLAN} is open now."),
+                                    ActionExecuted("action_listen")], DOMAIN)
+        await store.save(tracker)
+        stored = [r["data"]["text"] for r in rows(store, "web-echo") if r["type"] == "bot"][-1]
+    finally:
+        store.engine.dispose()
+    streamed = [e["text"] for e in broker.published if e["event"] == "bot"][-1]
+    assert streamed == stored and PHONE not in stored and "[phone]" in stored and MACMILLAN in stored
