@@ -188,7 +188,7 @@ _DIRECT_DOWN: Dict[Text, float] = {}  # direct URL -> when it refused a connecti
 
 def _direct_url(config: Any) -> Optional[Text]:
     """The endpoint's ``direct_url``, unless it refused a connection in the last few seconds."""
-    direct = config.kwargs.get("direct_url") if isinstance(getattr(config, "kwargs", None), dict) else None
+    direct = config.kwargs.get("direct_url")  # EndpointConfig keeps the keys it does not know here
     if not direct or direct == config.url:
         return None
     refused = _DIRECT_DOWN.get(direct)

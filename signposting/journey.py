@@ -196,7 +196,7 @@ def concern_areas(role: str | None = "patient", nation: str | None = None,
     if kept is not None and kept[0] is knowledge:
         return list(kept[1])
     areas = _concern_areas(knowledge, role, nation)
-    if len(_AREAS) > 64:  # older knowledge: drop it (the keys hold it alive)
+    if len(_AREAS) > 64:  # older knowledge: drop it (the kept entries hold it alive)
         _AREAS.clear()
     _AREAS[key] = (knowledge, tuple(areas))
     return areas

@@ -352,8 +352,8 @@ async def consume(settings: BrokerSettings, store: Store, context_of: Callable[[
         stats.unreadable += sum(1 for _, found in decoded if found is None)
         stats.duplicates += sum(1 for added in results if added is None)
         stats.counted += sum(1 for added in results if added is not None)
-        for message, event in decoded:
-            if event is None:
+        for message, found in decoded:
+            if found is None:
                 logger.warning("dropped a message that is not a Rasa event (%d bytes)", len(message.body))
         if batch:  # one acknowledgement for the whole batch: it and every earlier delivery on this channel
             await batch[-1].ack(multiple=True)
