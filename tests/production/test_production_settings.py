@@ -38,6 +38,9 @@ def test_the_example_file_is_complete_and_valid():
     ("SIGNPOST_LOCK_PREFIX", "my-prefix", "letters and digits"),
     ("REDIS_URL", "127.0.0.1:6379", "redis://"),
     ("RABBITMQ_URL", "http://x", "amqp://"),
+    ("SIGNPOST_OUTCOMES", "yes", "SIGNPOST_OUTCOMES='yes': on or off"),
+    ("SIGNPOST_DIRECT_ACTIONS", "true", "SIGNPOST_DIRECT_ACTIONS='true': on or off"),
+    ("SIGNPOST_TRACKER_SYNCHRONOUS_COMMIT", "1", "SIGNPOST_TRACKER_SYNCHRONOUS_COMMIT='1': on or off"),
 ])
 def test_settings_that_cannot_work_are_named(setting, value, words):
     with pytest.raises(production.SettingsError, match=words):
@@ -66,6 +69,20 @@ def test_endpoints_for_rasa():
     assert "${" not in yaml.safe_dump(endpoints)
     with pytest.raises(production.SettingsError, match="SIGNPOST_ACTIONS_URL"):
         production.render_endpoints("action_endpoint: {url: '${SIGNPOST_ACTIONS_URL}'}", {})
+
+
+@pytest.mark.parametrize("direct", ["on", "off"])
+def test_each_rasa_server_gets_an_action_server_of_its_own_unless_switched_off(tmp_path, direct):
+    cfg = production.settings({"SIGNPOST_ENV_FILE": "", "SIGNPOST_STATE_DIR": str(tmp_path),
+                               "SIGNPOST_RASA_INSTANCES": "3", "SIGNPOST_DIRECT_ACTIONS": direct})
+    stack = production.Stack(cfg)
+    action_urls = [f"http://127.0.0.1:{child.port}/webhook" for child in stack.actions]
+    seen = []
+    for child in stack.rasa:
+        endpoints = yaml.safe_load(Path(child.command[child.command.index("--endpoints") + 1]).read_text())
+        assert endpoints["action_endpoint"]["url"] == f"http://127.0.0.1:{stack.actions_port}/webhook"  # the balancer
+        seen.append(endpoints["action_endpoint"].get("direct_url"))
+    assert seen == ([action_urls[0], action_urls[1], action_urls[0]] if direct == "on" else [None] * 3)
 
 
 def test_profile_choice(monkeypatch):
